@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny random backbones saved once per test session, and a trained tiny model."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+import tiny_backbones
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+TARGETS = ["hello", "hi there"]
+
+
+@pytest.fixture(scope="session")
+def backbone_paths(tmp_path_factory):
+    return tiny_backbones.save_all(tmp_path_factory.mktemp("backbones"))
+
+
+@pytest.fixture(scope="session")
+def training_clips():
+    return [tiny_backbones.tone(1.0, 220), tiny_backbones.tone(0.6, 660, seed=1)]
+
+
+@pytest.fixture(scope="session")
+def trained_model(backbone_paths, training_clips):
+    """HuBERT + Qwen3 with decoder LoRA, overfitted on two clips so that its output is known text."""
+    model, processor = tiny_backbones.build_model(
+        backbone_paths["hubert"], backbone_paths["qwen3"], decoder_lora=LORA
+    )
+    batch = processor(audio=training_clips, text=TARGETS)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    model.train()
+    for _ in range(150):
+        model(**batch).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return model.eval(), processor

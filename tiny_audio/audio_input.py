@@ -1,0 +1,172 @@
+"""Turn whatever a user passes as audio into a 16 kHz mono float32 numpy array, or say clearly why not.
+
+Hub remote code: imports only the standard library, numpy, torch and transformers, so WAV is decoded with the
+standard library's `wave`, other formats through ffmpeg (as transformers' own ASR pipeline does), and resampling is
+a windowed-sinc filter written here.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import wave
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+SAMPLING_RATE = 16_000
+MIN_SECONDS = 0.1  # below this the encoders' convolutions produce no frame worth a token
+ACCEPTED = (
+    "a file path, audio file bytes, a 1-D or 2-D (channels) numpy array or torch tensor (float or int16, assumed "
+    "16 kHz), or a dict with 'raw' or 'array' and 'sampling_rate' (or 'bytes'/'path' as in `datasets`)"
+)
+
+
+def load_audio(inputs: Any, array_sampling_rate: int = SAMPLING_RATE) -> np.ndarray:
+    """Decode, downmix, convert to float and resample `inputs` to 16 kHz; raise ValueError on bad input.
+
+    Bare arrays and tensors carry no rate: they are taken to be at `array_sampling_rate`.
+    """
+    waveform, source_rate, what = _decode(inputs, array_sampling_rate)
+    waveform = to_mono_float(waveform, what)
+    if source_rate != SAMPLING_RATE:
+        waveform = resample(waveform, source_rate, SAMPLING_RATE)
+    check_waveform(waveform, SAMPLING_RATE, what)
+    return waveform
+
+
+def _decode(inputs: Any, array_sampling_rate: int = SAMPLING_RATE) -> tuple[np.ndarray, int, str]:
+    if isinstance(inputs, (str, os.PathLike)):
+        path = os.fspath(inputs)
+        if not os.path.isfile(path):
+            raise ValueError(f"Audio file not found: {path!r}. Accepted input: {ACCEPTED}.")
+        with open(path, "rb") as handle:
+            waveform, rate = decode_bytes(handle.read(), path)
+        return waveform, rate, path
+    if isinstance(inputs, (bytes, bytearray)):
+        waveform, rate = decode_bytes(bytes(inputs), "audio bytes")
+        return waveform, rate, "audio bytes"
+    if isinstance(inputs, dict):
+        return _decode_dict(inputs)
+    if isinstance(inputs, torch.Tensor):
+        return inputs.detach().cpu().numpy(), array_sampling_rate, "tensor"
+    if isinstance(inputs, np.ndarray):
+        return inputs, array_sampling_rate, "array"
+    raise ValueError(f"Unsupported audio input of type {type(inputs).__name__}. Accepted input: {ACCEPTED}.")
+
+
+def _decode_dict(inputs: dict) -> tuple[np.ndarray, int, str]:
+    array = inputs.get("raw", inputs.get("array"))
+    if array is None and inputs.get("bytes") is not None:  # `datasets` Audio(decode=False)
+        waveform, rate = decode_bytes(inputs["bytes"], inputs.get("path") or "audio bytes")
+        return waveform, rate, inputs.get("path") or "audio bytes"
+    if array is None and inputs.get("path"):
+        return _decode(inputs["path"])
+    if array is None:
+        raise ValueError(f"Audio dict has keys {sorted(inputs)}; it needs 'raw' or 'array'. Accepted input: {ACCEPTED}.")
+    if "sampling_rate" not in inputs:
+        raise ValueError("Audio dict with an array needs 'sampling_rate' (in Hz) as well.")
+    rate = inputs["sampling_rate"]
+    if not isinstance(rate, (int, np.integer)) or rate <= 0:
+        raise ValueError(f"sampling_rate must be a positive integer number of Hz, got {rate!r}.")
+    if isinstance(array, torch.Tensor):
+        array = array.detach().cpu().numpy()
+    return np.asarray(array), int(rate), "audio dict"
+
+
+def decode_bytes(data: bytes, what: str) -> tuple[np.ndarray, int]:
+    """WAV (PCM) with the standard library; anything else through ffmpeg at 16 kHz."""
+    if not data:
+        raise ValueError(f"{what} is empty (0 bytes).")
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        try:
+            return _read_pcm_wav(data)
+        except (wave.Error, EOFError, ValueError):
+            pass  # e.g. float or extensible WAV: ffmpeg reads those
+    from transformers.pipelines.audio_utils import ffmpeg_read
+
+    try:
+        return ffmpeg_read(data, SAMPLING_RATE), SAMPLING_RATE
+    except ValueError as error:
+        if "ffmpeg was not found" in str(error):
+            raise ValueError(
+                f"Cannot decode {what}: it is not a PCM WAV file and ffmpeg is not installed. Install ffmpeg, or "
+                f"convert to WAV, or pass a numpy array. Accepted input: {ACCEPTED}."
+            ) from error
+        raise ValueError(f"Cannot decode {what} as audio (ffmpeg: {error}). Accepted input: {ACCEPTED}.") from error
+
+
+def _read_pcm_wav(data: bytes) -> tuple[np.ndarray, int]:
+    with wave.open(io.BytesIO(data)) as reader:
+        channels, width, rate = reader.getnchannels(), reader.getsampwidth(), reader.getframerate()
+        frames = reader.readframes(reader.getnframes())
+    if width == 3:  # 24-bit: widen to int32 by adding a low zero byte
+        raw = np.frombuffer(frames, dtype=np.uint8).reshape(-1, 3)
+        samples = np.zeros((raw.shape[0], 4), dtype=np.uint8)
+        samples[:, 1:] = raw
+        pcm = samples.view("<i4").reshape(-1)
+    else:
+        dtypes = {1: np.uint8, 2: "<i2", 4: "<i4"}
+        if width not in dtypes:
+            raise ValueError(f"unsupported WAV sample width {width}")
+        pcm = np.frombuffer(frames, dtype=dtypes[width])
+    return pcm.reshape(-1, channels), rate
+
+
+def to_mono_float(waveform: np.ndarray, what: str) -> np.ndarray:
+    """Integer PCM → [-1, 1] floats; (channels, T) or (T, channels) → mean over channels."""
+    waveform = np.asarray(waveform)
+    if waveform.dtype == np.uint8:
+        waveform = (waveform.astype(np.float32) - 128.0) / 128.0
+    elif np.issubdtype(waveform.dtype, np.integer):
+        waveform = waveform.astype(np.float32) / float(np.iinfo(waveform.dtype).max + 1)
+    elif np.issubdtype(waveform.dtype, np.floating):
+        waveform = waveform.astype(np.float32, copy=False)
+    else:
+        raise ValueError(f"{what} has dtype {waveform.dtype}; accepted are float and integer PCM samples.")
+    if waveform.ndim == 2:
+        channel_axis = 0 if waveform.shape[0] <= waveform.shape[1] else 1
+        waveform = waveform.mean(axis=channel_axis)
+    if waveform.ndim != 1:
+        raise ValueError(f"{what} has shape {waveform.shape}; accepted are (samples,) or (channels, samples).")
+    return np.ascontiguousarray(waveform)
+
+
+def check_waveform(waveform: np.ndarray, sampling_rate: int, what: str) -> None:
+    if waveform.size == 0:
+        raise ValueError(f"{what} holds no samples; pass at least {MIN_SECONDS} s of audio.")
+    if not np.isfinite(waveform).all():
+        raise ValueError(f"{what} contains NaN or infinite samples; pass finite values in [-1, 1].")
+    if waveform.size < MIN_SECONDS * sampling_rate:
+        raise ValueError(f"{what} is {waveform.size / sampling_rate:.3f} s long; at least {MIN_SECONDS} s is needed.")
+    if not np.abs(waveform).max() > 0:
+        raise ValueError(f"{what} is digital silence (every sample is 0); there is nothing to transcribe.")
+
+
+def resample(waveform: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """Band-limited resampling: a Hann-windowed sinc low-pass evaluated at each output phase (polyphase conv)."""
+    if source_rate == target_rate:
+        return waveform
+    divisor = math.gcd(source_rate, target_rate)
+    down, up = source_rate // divisor, target_rate // divisor
+    kernel, width = _sinc_kernel(down, up)
+    signal = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))[None, None]  # (1, 1, T)
+    signal = torch.nn.functional.pad(signal, (width, width + down))
+    phases = torch.nn.functional.conv1d(signal, kernel, stride=down)  # (1, up, T/down): one row per output phase
+    output = phases[0].t().reshape(-1)  # interleave the phases
+    return output[: math.ceil(up * waveform.shape[-1] / down)].numpy()
+
+
+@lru_cache(maxsize=8)
+def _sinc_kernel(down: int, up: int, zero_crossings: int = 6, rolloff: float = 0.99) -> tuple[torch.Tensor, int]:
+    cutoff = min(down, up) * rolloff  # below both Nyquist frequencies, in units of the reduced rates
+    width = math.ceil(zero_crossings * down / cutoff)
+    taps = torch.arange(-width, width + down, dtype=torch.float64)[None, :] / down  # input positions, (1, K)
+    phase_offsets = torch.arange(up, dtype=torch.float64)[:, None] / up  # where each output phase sits, (up, 1)
+    time = (taps - phase_offsets) * cutoff  # in zero crossings of the low-pass
+    window = torch.cos(time.clamp(-zero_crossings, zero_crossings) * math.pi / zero_crossings / 2) ** 2
+    kernel = torch.special.sinc(time) * window * cutoff / down
+    return kernel.to(torch.float32)[:, None, :], width  # (up, 1, K)

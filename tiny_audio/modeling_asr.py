@@ -1,0 +1,321 @@
+"""ASRModel: pretrained audio encoder → trained projector → pretrained causal LM decoder.
+
+The decoder sees the chat prompt's token embeddings with the audio placeholders replaced, in order, by the
+projector's outputs (`masked_scatter`), and computes the loss itself (labels are -100 outside the transcript).
+
+Hub remote code: imports only transformers, torch, safetensors (a transformers dependency), peft (only when LoRA is
+configured) and sibling modules. Nothing runs at import but `register_for_auto_class`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+from transformers import AutoModel, AutoModelForCausalLM, GenerationMixin, PreTrainedModel
+from transformers.dynamic_module_utils import custom_object_save
+from transformers.utils import cached_file
+
+from .configuration_asr import ASRConfig, audio_layout, count_encoder_frames
+from .pipeline_asr import ASRPipeline
+from .projectors import PROJECTORS
+
+WEIGHTS_NAME = "model.safetensors"
+HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
+PIPELINE_TASK = "automatic-speech-recognition"
+
+
+class ASRModel(PreTrainedModel, GenerationMixin):
+    config_class = ASRConfig
+    base_model_prefix = "asr"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+
+    def __init__(self, config: ASRConfig, dtype: torch.dtype | str | None = None, **hub_kwargs):
+        super().__init__(config)
+        if config.audio_token_id is None:
+            raise ValueError("config.audio_token_id is not set; build the processor first: ASRProcessor.from_config(config).")
+        self.encoder = _load_encoder(config, dtype, hub_kwargs)
+        self.decoder = _load_decoder(config, dtype, hub_kwargs)
+        self.projector = PROJECTORS[config.projector_type](
+            encoder_width=self.encoder.config.hidden_size if not _is_whisper(self.encoder) else self.encoder.config.d_model,
+            decoder_width=self.decoder.config.hidden_size,
+            hidden_size=config.projector_hidden_size,
+            stack=config.projector_stack,
+        )
+        self.audio_layout = audio_layout(self.encoder.config, config.projector_stack)
+        self.encoder.requires_grad_(False)
+        self.decoder.requires_grad_(False)
+        for part, lora in (("encoder", config.encoder_lora), ("decoder", config.decoder_lora)):
+            if lora is not None:
+                setattr(self, part, _add_lora(getattr(self, part), lora))
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Only the projector is new; the backbones arrive initialised (pretrained, or loaded right after)."""
+        if isinstance(module, nn.Linear) and any(module is m for m in self.projector.modules()):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def init_weights(self) -> None:
+        for module in self.projector.modules():
+            self._init_weights(module)
+
+    def train(self, mode: bool = True) -> ASRModel:
+        """A frozen backbone stays in eval mode: no dropout or SpecAugment on weights nobody trains, so its outputs
+        are deterministic (and cacheable). A backbone with LoRA follows `mode`."""
+        super().train(mode)
+        for backbone in (self.encoder, self.decoder):
+            if not any(p.requires_grad for p in backbone.parameters()):
+                backbone.eval()
+        return self
+
+    # -- audio -----------------------------------------------------------------------------------------------
+    def get_audio_features(
+        self, audio: torch.Tensor, audio_attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder + projector. Returns audio embeddings (B, N, D) and a mask (B, N) of the real ones."""
+        frame_lengths = count_encoder_frames(audio_attention_mask.sum(-1), self.audio_layout)  # (B,)
+        encoder_trainable = any(p.requires_grad for p in self.encoder.parameters())
+        with torch.set_grad_enabled(torch.is_grad_enabled() and encoder_trainable):
+            hidden_states = self._encode(audio.to(self.encoder.dtype), audio_attention_mask, frame_lengths)
+        frame_mask = torch.arange(hidden_states.shape[1], device=hidden_states.device)[None] < frame_lengths[:, None]
+        hidden_states = hidden_states * frame_mask[..., None]  # padded frames must not leak into the last stack
+        projector_dtype = next(self.projector.parameters()).dtype
+        audio_embeds = self.projector(hidden_states.to(projector_dtype))  # (B, N, D)
+        stack = self.config.projector_stack
+        token_lengths = (frame_lengths + stack - 1) // stack
+        token_mask = torch.arange(audio_embeds.shape[1], device=audio_embeds.device)[None] < token_lengths[:, None]
+        return audio_embeds, token_mask
+
+    def _encode(self, audio: torch.Tensor, audio_attention_mask: torch.Tensor, frame_lengths: torch.Tensor):
+        if _is_whisper(self.encoder):
+            return _whisper_encode(self.encoder, audio, audio_attention_mask, frame_lengths)
+        return self.encoder(audio, attention_mask=audio_attention_mask).last_hidden_state  # (B, T, E)
+
+    def embed_inputs(
+        self,
+        input_ids: torch.Tensor,
+        input_values: torch.Tensor | None = None,
+        input_features: torch.Tensor | None = None,
+        audio_attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Token embeddings with every audio placeholder replaced by the next audio embedding."""
+        placeholder_mask = input_ids == self.config.audio_token_id
+        # The placeholder id may lie past the decoder's vocabulary: it is never looked up, only overwritten.
+        embeds = self.decoder.get_input_embeddings()(input_ids.masked_fill(placeholder_mask, 0))
+        audio = input_values if input_values is not None else input_features
+        if audio is None:
+            if placeholder_mask.any():
+                raise ValueError("input_ids contain audio placeholders but no audio (input_values/input_features).")
+            return embeds
+        if audio_attention_mask is None:
+            audio_attention_mask = torch.ones(audio.shape[0], audio.shape[-1], dtype=torch.long, device=audio.device)
+        audio_embeds, token_mask = self.get_audio_features(audio, audio_attention_mask)
+        real_audio = audio_embeds[token_mask]  # (total tokens, D), clip by clip in order
+        placeholders = int(placeholder_mask.sum())
+        if placeholders != real_audio.shape[0]:
+            raise ValueError(
+                f"The prompt has {placeholders} audio placeholder tokens but the audio gives {real_audio.shape[0]} "
+                "embeddings; build inputs with ASRProcessor so the counts match the clip lengths."
+            )
+        return embeds.masked_scatter(placeholder_mask[..., None], real_audio.to(embeds.dtype))
+
+    # -- training and generation -----------------------------------------------------------------------------
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        input_values: torch.Tensor | None = None,
+        input_features: torch.Tensor | None = None,
+        audio_attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        inputs_embeds = self.embed_inputs(input_ids, input_values, input_features, audio_attention_mask)
+        position_ids = None
+        if attention_mask is not None:  # left padding: count positions from each row's first real token
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        return self.decoder(
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            labels=labels,
+            **kwargs,
+        )
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        input_values: torch.Tensor | None = None,
+        input_features: torch.Tensor | None = None,
+        audio_attention_mask: torch.Tensor | None = None,
+        **generate_kwargs,
+    ) -> torch.Tensor:
+        """Returns only the new tokens (B, L'). Audio enters once, in the prompt's embeddings; later steps reuse
+        the decoder's KV cache."""
+        inputs_embeds = self.embed_inputs(input_ids, input_values, input_features, audio_attention_mask)
+        generate_kwargs.pop("labels", None)
+        options = {**self.config.generation, **generate_kwargs}
+        if "pad_token_id" not in options and self.decoder.generation_config.pad_token_id is None:
+            options["pad_token_id"] = self.decoder.generation_config.eos_token_id
+        return self.decoder.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **options)
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.decoder.get_input_embeddings()
+
+    # -- saving and loading ----------------------------------------------------------------------------------
+    def trained_state_dict(self) -> dict[str, torch.Tensor]:
+        """What training changed: the projector and any LoRA weights. Everything else is in the backbones."""
+        return {name: tensor for name, tensor in self.state_dict().items() if _is_trained(name)}
+
+    def save_pretrained(self, save_directory: str | os.PathLike, self_contained: bool = False, **kwargs) -> None:
+        """Save config, weights and the remote code (model, processor and pipeline files).
+
+        By default only the trained weights are written and the backbones stay referenced by id or path; with
+        `self_contained=True` every weight is written and the backbones' configs are stored inline.
+        """
+        state_dict = kwargs.pop("state_dict", None) or self.state_dict()
+        if not self_contained:
+            state_dict = {name: tensor for name, tensor in state_dict.items() if _is_trained(name)}
+        saved_config = self.config
+        self.config = copy.deepcopy(saved_config)
+        try:
+            self.config.custom_pipelines = {
+                PIPELINE_TASK: {"impl": "pipeline_asr.ASRPipeline", "pt": ["AutoModel"], "tf": [], "type": "audio"}
+            }
+            if self_contained:
+                self.config.encoder_config = _inline(self.encoder.config)
+                self.config.decoder_config = _inline(self.decoder.config)
+            super().save_pretrained(save_directory, state_dict=state_dict, **kwargs)
+        finally:
+            self.config = saved_config
+        custom_object_save(ASRPipeline, save_directory)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *model_args, **kwargs) -> ASRModel:
+        """Rebuild the model from its config (backbones by id/path, or inline when self-contained), then load the
+        saved weights. Accepts the usual Hub arguments (revision, token, cache_dir, ...) and dtype / device_map."""
+        hub_kwargs = {key: kwargs.pop(key) for key in HUB_KWARGS if key in kwargs}
+        config = kwargs.pop("config", None)
+        dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
+        device_map = kwargs.pop("device_map", None)
+        if not isinstance(config, ASRConfig):
+            config = ASRConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        backbone_hub_kwargs = {k: v for k, v in hub_kwargs.items() if k not in ("revision", "subfolder")}
+        model = cls(config, dtype=dtype, **backbone_hub_kwargs)
+        weights = load_file(cached_file(pretrained_model_name_or_path, WEIGHTS_NAME, **hub_kwargs))
+        model.load_saved_weights(weights, self_contained=config.encoder_config is not None)
+        if isinstance(device_map, (str, torch.device)) and device_map != "auto":
+            model.to(device_map)
+        elif device_map == "auto" and torch.cuda.is_available():
+            model.to("cuda")
+        return model.eval()
+
+    def load_saved_weights(self, weights: dict[str, torch.Tensor], self_contained: bool) -> None:
+        expected = set(self.state_dict()) if self_contained else set(self.trained_state_dict())
+        tied = {name for name in expected if name not in weights and _tied_to_saved(self, name, weights)}
+        missing, unexpected = expected - set(weights) - tied, set(weights) - expected
+        if missing or unexpected:
+            raise ValueError(
+                f"Checkpoint does not match the model: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]} "
+                f"({len(missing)} missing, {len(unexpected)} unexpected)."
+            )
+        self.load_state_dict(weights, strict=False)
+        if tied:
+            self.decoder.tie_weights()
+
+
+def _is_whisper(encoder: nn.Module) -> bool:
+    return encoder.config.model_type == "whisper"
+
+
+def _is_trained(name: str) -> bool:
+    return name.startswith("projector.") or "lora_" in name
+
+
+def _tied_to_saved(model: ASRModel, name: str, weights: dict[str, torch.Tensor]) -> bool:
+    """True when `name` shares storage with a tensor that the checkpoint holds (e.g. a tied lm_head)."""
+    tensors = model.state_dict()
+    return any(tensors[name].data_ptr() == tensors[other].data_ptr() for other in weights if other in tensors)
+
+
+def _inline(config) -> dict[str, Any]:
+    inline = config.to_dict()
+    for key in ("_name_or_path", "transformers_version", "architectures", "auto_map"):
+        inline.pop(key, None)
+    return inline
+
+
+def _load_encoder(config: ASRConfig, dtype, hub_kwargs: dict) -> nn.Module:
+    """The audio encoder module itself: HubertModel / Wav2Vec2Model, or a Whisper model's WhisperEncoder."""
+    if config.encoder_config is not None:
+        encoder_config = config.resolved_encoder_config()
+        model = AutoModel.from_config(encoder_config, dtype=_concrete(dtype))
+    else:
+        config.resolved_encoder_config(**hub_kwargs)  # validates the encoder type before loading weights
+        model = AutoModel.from_pretrained(config.encoder_name_or_path, dtype=dtype, **hub_kwargs)
+    return model.get_encoder() if model.config.model_type == "whisper" else model
+
+
+def _load_decoder(config: ASRConfig, dtype, hub_kwargs: dict) -> nn.Module:
+    if config.decoder_config is not None:
+        return AutoModelForCausalLM.from_config(config.resolved_decoder_config(), dtype=_concrete(dtype))
+    return AutoModelForCausalLM.from_pretrained(config.decoder_name_or_path, dtype=dtype, **hub_kwargs)
+
+
+def _concrete(dtype):
+    """`from_config` needs a real dtype; "auto" (read it from the checkpoint) means the default here."""
+    return None if dtype == "auto" else dtype
+
+
+def _add_lora(module: nn.Module, lora: dict) -> nn.Module:
+    try:
+        from peft import LoraConfig, inject_adapter_in_model
+    except ImportError as error:
+        raise ImportError("This model uses LoRA; install peft: pip install peft") from error
+    lora_config = LoraConfig(
+        r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=lora["target_modules"]
+    )
+    module = inject_adapter_in_model(lora_config, module)
+    for name, parameter in module.named_parameters():
+        parameter.requires_grad_("lora_" in name)
+    return module
+
+
+def _whisper_encode(
+    encoder: nn.Module, input_features: torch.Tensor, mel_mask: torch.Tensor, frame_lengths: torch.Tensor
+) -> torch.Tensor:
+    """Whisper's encoder on a clip's own length instead of 30 s of padding.
+
+    transformers' WhisperEncoder.forward insists on exactly 3000 mel frames (transformers 5.x), so a 3 s clip would
+    pay for 30 s of attention. The encoder's parts are run here in the same order, with the position table cut to
+    the clip and padded frames masked out of attention, so a clip encodes the same alone or in a batch.
+    """
+    hidden_states = nn.functional.gelu(encoder.conv1(input_features))  # (B, E, F)
+    # Zero past each clip's end, as conv2's own padding would be for the clip alone.
+    hidden_states = hidden_states * mel_mask[:, None, :].to(hidden_states.dtype)
+    hidden_states = nn.functional.gelu(encoder.conv2(hidden_states)).transpose(1, 2)  # (B, T, E)
+    frames = hidden_states.shape[1]
+    if frames > encoder.embed_positions.num_embeddings:
+        raise ValueError(f"Audio gives {frames} Whisper frames; the encoder takes at most 30 s (1500 frames).")
+    hidden_states = hidden_states + encoder.embed_positions.weight[:frames]
+    hidden_states = nn.functional.dropout(hidden_states, p=encoder.dropout, training=encoder.training)
+    padded = torch.arange(frames, device=hidden_states.device)[None] >= frame_lengths[:, None]  # (B, T)
+    attention_mask = None
+    if padded.any():
+        attention_mask = torch.zeros(padded.shape, dtype=hidden_states.dtype, device=hidden_states.device)
+        attention_mask = attention_mask.masked_fill(padded, torch.finfo(hidden_states.dtype).min)[:, None, None, :]
+    for layer in encoder.layers:
+        hidden_states = layer(hidden_states, attention_mask)
+    return encoder.layer_norm(hidden_states)
+
+
+ASRModel.register_for_auto_class("AutoModel")
