@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-import torch
-
 import tiny_backbones
+import torch
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -29,9 +28,7 @@ def training_clips():
 @pytest.fixture(scope="session")
 def trained_model(backbone_paths, training_clips):
     """HuBERT + Qwen3 with decoder LoRA, overfitted on two clips so that its output is known text."""
-    model, processor = tiny_backbones.build_model(
-        backbone_paths["hubert"], backbone_paths["qwen3"], decoder_lora=LORA
-    )
+    model, processor = tiny_backbones.build_model(backbone_paths["hubert"], backbone_paths["qwen3"], decoder_lora=LORA)
     batch = processor(audio=training_clips, text=TARGETS)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     model.train()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import tiny_backbones
 import torch
 from conftest import LORA, TARGETS
 
-import tiny_backbones
 from tiny_audio import ASRModel
 
 PAIRS = [(encoder, decoder) for encoder in tiny_backbones.ENCODERS for decoder in tiny_backbones.DECODERS]
@@ -107,6 +107,8 @@ def test_model_without_audio_token_id_says_how_to_fix(backbone_paths):
 
 def test_parts_are_named_encoder_projector_decoder(trained_model):
     model, _ = trained_model
-    counts = {part: sum(p.numel() for p in getattr(model, part).parameters()) for part in ("encoder", "projector", "decoder")}
+    counts = {
+        part: sum(p.numel() for p in getattr(model, part).parameters()) for part in ("encoder", "projector", "decoder")
+    }
     assert all(count > 0 for count in counts.values())
     assert sum(counts.values()) == sum(p.numel() for p in model.parameters())

@@ -94,7 +94,10 @@ def save_encoder(kind: str, directory: Path) -> Path:
         )
         model, extractor = WhisperModel(config), WhisperFeatureExtractor(feature_size=80)
     else:
-        config_class, model_class = {"hubert": (HubertConfig, HubertModel), "wav2vec2": (Wav2Vec2Config, Wav2Vec2Model)}[kind]
+        config_class, model_class = {
+            "hubert": (HubertConfig, HubertModel),
+            "wav2vec2": (Wav2Vec2Config, Wav2Vec2Model),
+        }[kind]
         model = model_class(_conv_encoder_config(config_class))
         extractor = Wav2Vec2FeatureExtractor(do_normalize=True, return_attention_mask=True)
     model.save_pretrained(directory)
@@ -137,7 +140,9 @@ def save_all(root: Path) -> dict[str, Path]:
     return paths
 
 
-def build_model(encoder_dir: Path, decoder_dir: Path, seed: int = 0, **config_overrides) -> tuple[ASRModel, ASRProcessor]:
+def build_model(
+    encoder_dir: Path, decoder_dir: Path, seed: int = 0, **config_overrides
+) -> tuple[ASRModel, ASRProcessor]:
     config = ASRConfig(
         encoder_name_or_path=str(encoder_dir),
         decoder_name_or_path=str(decoder_dir),

@@ -66,7 +66,9 @@ def _decode_dict(inputs: dict) -> tuple[np.ndarray, int, str]:
     if array is None and inputs.get("path"):
         return _decode(inputs["path"])
     if array is None:
-        raise ValueError(f"Audio dict has keys {sorted(inputs)}; it needs 'raw' or 'array'. Accepted input: {ACCEPTED}.")
+        raise ValueError(
+            f"Audio dict has keys {sorted(inputs)}; it needs 'raw' or 'array'. Accepted input: {ACCEPTED}."
+        )
     if "sampling_rate" not in inputs:
         raise ValueError("Audio dict with an array needs 'sampling_rate' (in Hz) as well.")
     rate = inputs["sampling_rate"]

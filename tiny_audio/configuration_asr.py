@@ -135,7 +135,7 @@ def audio_layout(encoder_config: PretrainedConfig, projector_stack: int) -> dict
 
 def count_encoder_frames(input_length, layout: dict[str, Any]):
     """Encoder frames for an input of `input_length` samples (or mel frames); works on ints and tensors."""
-    for kernel, stride, padding in zip(layout["kernels"], layout["strides"], layout["paddings"]):
+    for kernel, stride, padding in zip(layout["kernels"], layout["strides"], layout["paddings"], strict=True):
         input_length = (input_length + 2 * padding - kernel) // stride + 1
     return input_length
 

@@ -39,11 +39,15 @@ class ASRModel(PreTrainedModel, GenerationMixin):
     def __init__(self, config: ASRConfig, dtype: torch.dtype | str | None = None, **hub_kwargs):
         super().__init__(config)
         if config.audio_token_id is None:
-            raise ValueError("config.audio_token_id is not set; build the processor first: ASRProcessor.from_config(config).")
+            raise ValueError(
+                "config.audio_token_id is not set; build the processor first: ASRProcessor.from_config(config)."
+            )
         self.encoder = _load_encoder(config, dtype, hub_kwargs)
         self.decoder = _load_decoder(config, dtype, hub_kwargs)
         self.projector = PROJECTORS[config.projector_type](
-            encoder_width=self.encoder.config.hidden_size if not _is_whisper(self.encoder) else self.encoder.config.d_model,
+            encoder_width=self.encoder.config.hidden_size
+            if not _is_whisper(self.encoder)
+            else self.encoder.config.d_model,
             decoder_width=self.decoder.config.hidden_size,
             hidden_size=config.projector_hidden_size,
             stack=config.projector_stack,
@@ -225,8 +229,8 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         missing, unexpected = expected - set(weights) - tied, set(weights) - expected
         if missing or unexpected:
             raise ValueError(
-                f"Checkpoint does not match the model: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]} "
-                f"({len(missing)} missing, {len(unexpected)} unexpected)."
+                f"Checkpoint does not match the model: {len(missing)} missing (e.g. {sorted(missing)[:5]}), "
+                f"{len(unexpected)} unexpected (e.g. {sorted(unexpected)[:5]})."
             )
         self.load_state_dict(weights, strict=False)
         if tied:

@@ -52,7 +52,9 @@ class ASRProcessor(ProcessorMixin):
         feature_extractor = AutoFeatureExtractor.from_pretrained(encoder_source, **hub_kwargs)
         tokenizer = AutoTokenizer.from_pretrained(decoder_source, **hub_kwargs)
         if tokenizer.chat_template is None:
-            raise ValueError(f"The decoder tokenizer of {decoder_source!r} has no chat template; use an instruct model.")
+            raise ValueError(
+                f"The decoder tokenizer of {decoder_source!r} has no chat template; use an instruct model."
+            )
         layout = audio_layout(config.resolved_encoder_config(**hub_kwargs), config.projector_stack)
         processor = cls(feature_extractor, tokenizer, audio_token=config.audio_token, audio_layout=layout)
         config.audio_token_id = processor.audio_token_id
@@ -114,7 +116,10 @@ class ASRProcessor(ProcessorMixin):
             if not placeholder:
                 raise ValueError(f"The chat template dropped the audio placeholder {self.audio_token!r}.")
             encode = self.tokenizer.encode
-            self._prompt_cache[instruction] = (encode(before, add_special_tokens=False), encode(after, add_special_tokens=False))
+            self._prompt_cache[instruction] = (
+                encode(before, add_special_tokens=False),
+                encode(after, add_special_tokens=False),
+            )
         before_ids, after_ids = self._prompt_cache[instruction]
         return before_ids + [self.audio_token_id] * num_audio_tokens + after_ids
 

@@ -1,0 +1,62 @@
+"""`tiny-audio transcribe FILE... [--model DIR_OR_ID]`: print the text of each audio file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+# Where the embedded default model lives inside the installed package (trained by configs/default.yaml).
+DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+
+
+def default_model() -> str:
+    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+        raise FileNotFoundError(
+            f"No default model at {DEFAULT_MODEL_DIR}; pass --model DIR_OR_HUB_ID (a saved tiny-audio model)."
+        )
+    return str(DEFAULT_MODEL_DIR)
+
+
+def load_pipeline(model: str | None = None, device: str | None = None):
+    """The ASR pipeline for a saved tiny-audio model (a directory or Hub id); the embedded default if None."""
+    from transformers import pipeline
+
+    return pipeline(
+        "automatic-speech-recognition", model=model or default_model(), trust_remote_code=True, device=device
+    )
+
+
+def transcribe_files(
+    paths: list[str], model: str | None = None, batch_size: int = 1, device: str | None = None, **call_options
+) -> list[str]:
+    """Text of each file, in order, with a progress bar when there are several."""
+    asr = load_pipeline(model, device)
+    results = asr((path for path in paths), batch_size=batch_size, **call_options)  # a generator streams results
+    return [result["text"] for result in tqdm(results, total=len(paths), disable=len(paths) < 2, unit="file")]
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("transcribe", help="print the text of audio files")
+    parser.add_argument("files", nargs="+", help="audio files (wav, flac, mp3, ogg, ...)")
+    parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--task", help="transcribe (default), describe, or another task the model knows")
+    parser.add_argument("--prompt", help="a free instruction instead of --task")
+    parser.add_argument("--max-new-tokens", type=int)
+    parser.add_argument("--device", help="e.g. cpu, cuda, cuda:1 (default: cpu)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    missing = [path for path in args.files if not Path(path).is_file()]
+    if missing:
+        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    options = {key: value for key in ("task", "prompt", "max_new_tokens") if (value := getattr(args, key)) is not None}
+    texts = transcribe_files(args.files, model=args.model, batch_size=args.batch_size, device=args.device, **options)
+    for path, text in zip(args.files, texts, strict=True):
+        print(text if len(args.files) == 1 else f"{path}\t{text}")
+    return 0
