@@ -53,6 +53,8 @@ class ASRModel(PreTrainedModel, GenerationMixin):
             stack=config.projector_stack,
         )
         self.audio_layout = audio_layout(self.encoder.config, config.projector_stack)
+        # Optional store of frozen-encoder outputs, set by training (tiny_audio.training.encoder_cache); not saved.
+        self.encoder_cache = None
         self.encoder.requires_grad_(False)
         self.decoder.requires_grad_(False)
         for part, lora in (("encoder", config.encoder_lora), ("decoder", config.decoder_lora)):
@@ -86,8 +88,12 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         """Encoder + projector. Returns audio embeddings (B, N, D) and a mask (B, N) of the real ones."""
         frame_lengths = count_encoder_frames(audio_attention_mask.sum(-1), self.audio_layout)  # (B,)
         encoder_trainable = any(p.requires_grad for p in self.encoder.parameters())
+        audio = audio.to(self.encoder.dtype)
         with torch.set_grad_enabled(torch.is_grad_enabled() and encoder_trainable):
-            hidden_states = self._encode(audio.to(self.encoder.dtype), audio_attention_mask, frame_lengths)
+            if self.encoder_cache is not None and not encoder_trainable:
+                hidden_states = self.encoder_cache.encode(audio, audio_attention_mask, frame_lengths, self._encode)
+            else:
+                hidden_states = self._encode(audio, audio_attention_mask, frame_lengths)
         frame_mask = torch.arange(hidden_states.shape[1], device=hidden_states.device)[None] < frame_lengths[:, None]
         hidden_states = hidden_states * frame_mask[..., None]  # padded frames must not leak into the last stack
         projector_dtype = next(self.projector.parameters()).dtype

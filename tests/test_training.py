@@ -1,0 +1,195 @@
+"""Training: recipes and overrides, a tiny run that trains / evaluates / saves, resume after a kill, two processes,
+non-speech clips, augmentation and the encoder cache."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import soundfile
+import tiny_backbones
+import torch
+import yaml
+from conftest import LORA
+
+from tiny_audio.audio_input import check_waveform
+from tiny_audio.training.augment import Augmentation
+from tiny_audio.training.collator import ASRCollator
+from tiny_audio.training.encoder_cache import EncoderCache
+from tiny_audio.training.nonspeech import nonspeech_clip
+from tiny_audio.training.recipe import load_recipe
+from tiny_audio.training.sources import AUDIO, AUDIO_STRUCT, nonspeech_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDS = ["hello", "hi there", "good day", "yes"]
+
+
+def write_parquet_corpus(directory: Path, count: int = 16) -> Path:
+    """A small local dataset in the corpus layout: tones as audio, a few fixed words as text."""
+    rows = {"audio": [], "text": []}
+    for index in range(count):
+        buffer = io.BytesIO()
+        clip = tiny_backbones.tone(0.5 + 0.1 * (index % 4), 200 + 150 * (index % 4), seed=index)
+        soundfile.write(buffer, clip, 16_000, format="FLAC")
+        rows["audio"].append({"bytes": buffer.getvalue(), "path": f"clip{index}.flac"})
+        rows["text"].append(WORDS[index % 4])
+    features = datasets.Features({"audio": AUDIO_STRUCT, "text": datasets.Value("string")})
+    directory.mkdir(parents=True, exist_ok=True)
+    dataset = datasets.Dataset.from_dict(rows, features=features).cast_column("audio", AUDIO)
+    dataset.to_parquet(str(directory / "train.parquet"))
+    return directory / "train.parquet"
+
+
+def tiny_recipe(tmp_path: Path, backbone_paths, **training) -> Path:
+    corpus = write_parquet_corpus(tmp_path / "corpus")
+    recipe = {
+        "model": {
+            "encoder_name_or_path": str(backbone_paths["whisper"]),
+            "decoder_name_or_path": str(backbone_paths["llama"]),
+            "projector_stack": 2,
+            "projector_hidden_size": 64,
+            "decoder_lora": LORA,
+            "generation": {"max_new_tokens": 8},
+        },
+        "data": {
+            "train": [{"parquet": str(corpus)}],
+            "eval": {"parquet": str(corpus), "split": "train", "max_samples": 4},
+            "nonspeech_fraction": 0.1,
+        },
+        "augmentation": {"noise_probability": 0.5, "noise_snr_db": [20, 40]},
+        "training": {
+            "output_dir": str(tmp_path / "run"),
+            "max_steps": 6,
+            "per_device_train_batch_size": 4,
+            "per_device_eval_batch_size": 4,
+            "learning_rate": 3e-3,
+            "logging_steps": 1,
+            "eval_strategy": "steps",
+            "eval_steps": 3,
+            "save_strategy": "steps",
+            "save_steps": 2,
+            "report_to": "none",
+            "use_cpu": True,
+            "seed": 0,
+            **training,
+        },
+    }
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def run_train(recipe: Path, *overrides: str, launcher: list[str] | None = None, **popen) -> subprocess.Popen:
+    command = (launcher or [sys.executable]) + [str(ROOT / "train.py"), "--config", str(recipe), *overrides]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, **popen)
+
+
+def test_default_recipe_loads_and_overrides_apply():
+    recipe = load_recipe(ROOT / "configs" / "default.yaml", ["training.max_steps=7", "model.decoder_lora.r=4"])
+    assert recipe["training"]["max_steps"] == 7
+    assert recipe["model"]["decoder_lora"]["r"] == 4
+    assert recipe["model"]["encoder_name_or_path"] == "openai/whisper-tiny.en"
+    with pytest.raises(ValueError, match="section.key=value"):
+        load_recipe(ROOT / "configs" / "default.yaml", ["max_steps=3"])
+    with pytest.raises(FileNotFoundError, match="recipes in configs/"):
+        load_recipe(ROOT / "configs" / "missing.yaml")
+
+
+def test_training_runs_evaluates_saves_and_resumes_after_a_kill(tmp_path, backbone_paths):
+    recipe = tiny_recipe(tmp_path, backbone_paths)
+    run_dir = tmp_path / "run"
+    first = run_train(recipe)
+    deadline = time.time() + 300
+    while not (run_dir / "checkpoint-2" / "trainer_state.json").exists():
+        assert first.poll() is None, first.communicate()[0][-3000:]
+        assert time.time() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert not (run_dir / "model").exists()
+    second = run_train(recipe)
+    log = second.communicate(timeout=600)[0]
+    assert second.returncode == 0, log[-3000:]
+    assert "resuming from" in log and "checkpoint-" in log
+    summary = json.loads((run_dir / "model" / "training_summary.json").read_text())
+    assert summary["global_step"] == 6 and summary["resumed_from"]
+    assert 0 <= summary["final_eval"]["eval_wer"] and np.isfinite(summary["final_eval"]["eval_loss"])
+    assert (run_dir / "curves.png").stat().st_size > 1000
+    from transformers import pipeline
+
+    asr = pipeline(model=str(run_dir / "model"), trust_remote_code=True)
+    assert isinstance(asr(tiny_backbones.tone(0.6))["text"], str)
+
+
+def test_two_process_cpu_training(tmp_path, backbone_paths):
+    recipe = tiny_recipe(tmp_path, backbone_paths, max_steps=3, eval_strategy="no", save_strategy="no")
+    # accelerate's `--cpu` launcher starts several processes only through MPI; its torchrun launcher (`--multi_gpu`)
+    # with TrainingArguments(use_cpu=True) runs the same DDP code on CPU with the gloo backend (accelerate 1.15).
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    process = run_train(recipe, "data.eval=null", launcher=launcher)
+    log = process.communicate(timeout=600)[0]
+    assert process.returncode == 0, log[-3000:]
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+    summary = json.loads((tmp_path / "run" / "model" / "training_summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["global_step"] == 3
+    assert summary["samples_seen"] == 3 * 4 * 2  # steps x per-device batch x processes
+
+
+def test_nonspeech_clips_are_valid_input_with_an_empty_target(backbone_paths):
+    clips = [nonspeech_clip(seed) for seed in range(20)]
+    for clip in clips:
+        check_waveform(clip, 16_000, "nonspeech")
+    assert np.array_equal(nonspeech_clip(3), nonspeech_clip(3))
+    _, processor = tiny_backbones.build_model(backbone_paths["hubert"], backbone_paths["llama"])
+    collator = ASRCollator(processor, "Transcribe the audio.")
+    batch = collator([nonspeech_dataset(2, seed=1)[1]])
+    assert batch["labels"][0][batch["labels"][0] != -100].tolist() == [processor.tokenizer.eos_token_id]
+
+
+def test_collator_skips_a_broken_sample_and_says_which(backbone_paths, caplog):
+    _, processor = tiny_backbones.build_model(backbone_paths["hubert"], backbone_paths["llama"])
+    collator = ASRCollator(processor, "Transcribe the audio.")
+    good = io.BytesIO()
+    soundfile.write(good, tiny_backbones.tone(0.5), 16_000, format="WAV")
+    rows = [
+        {"audio": {"bytes": b"not audio", "path": "broken.flac"}, "text": "x"},
+        {"audio": {"bytes": good.getvalue(), "path": "good.wav"}, "text": "hello"},
+    ]
+    batch = collator(rows)
+    assert batch["input_ids"].shape[0] == 1
+    assert "broken.flac" in collator.skipped and "broken.flac" in caplog.text
+
+
+def test_augmentation_changes_training_audio_only_when_enabled():
+    clip = tiny_backbones.tone(1.0)
+    rng = np.random.default_rng(0)
+    always = Augmentation(speed_probability=1, noise_probability=1, gain_probability=1)
+    changed = always(clip, rng)
+    assert changed.shape != clip.shape or not np.allclose(changed, clip)
+    assert not Augmentation().enabled
+    with pytest.raises(ValueError, match="Unknown augmentation settings"):
+        Augmentation.from_recipe({"reverb_probability": 1})
+
+
+def test_encoder_cache_reuses_outputs_and_changes_nothing(backbone_paths):
+    model, processor = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"])
+    batch = processor(audio=[tiny_backbones.tone(0.7), tiny_backbones.tone(0.4, 500)], text=["hi", "yes"])
+    with torch.no_grad():
+        plain = model(**batch).logits
+        model.encoder_cache = EncoderCache()
+        first, second = model(**batch).logits, model(**batch).logits
+        mixed = processor(audio=[tiny_backbones.tone(0.4, 500), tiny_backbones.tone(0.9, 300)], text=["yes", "hi"])
+        model(**mixed)
+    assert model.encoder_cache.hits == 3 and model.encoder_cache.misses == 3
+    torch.testing.assert_close(first, plain)
+    torch.testing.assert_close(second, plain, atol=2e-3, rtol=1e-3)  # cached in float16

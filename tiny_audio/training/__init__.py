@@ -1,0 +1,1 @@
+"""Training on the Hugging Face Trainer from YAML recipes (configs/)."""

@@ -1,0 +1,61 @@
+"""Turn dataset rows ({audio: {bytes, path}, text}) into model batches: decode, check, augment, then the processor
+pads audio and text and builds labels. A sample that fails is logged by name and left out, never fatal."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..audio_input import SAMPLING_RATE, check_waveform
+from ..processing_asr import ASRProcessor
+from .augment import Augmentation
+
+logger = logging.getLogger(__name__)
+
+
+def decode_example(audio: dict[str, Any]) -> np.ndarray:
+    from ..data import decode_audio  # soundfile + soxr: faster than the pipeline's stdlib/ffmpeg path
+
+    return decode_audio(audio)
+
+
+class ASRCollator:
+    def __init__(
+        self,
+        processor: ASRProcessor,
+        instruction: str,
+        augmentation: Augmentation | None = None,
+        min_seconds: float = 0.3,
+        max_seconds: float = 30.0,
+        seed: int = 0,
+    ):
+        self.processor = processor
+        self.instruction = instruction
+        self.augmentation = augmentation if augmentation is not None and augmentation.enabled else None
+        self.min_seconds, self.max_seconds = min_seconds, max_seconds
+        self.rng = np.random.default_rng(seed)
+        self.skipped: dict[str, str] = {}  # sample → why, for the run summary
+
+    def __call__(self, rows: list[dict[str, Any]]):
+        clips, texts = [], []
+        for row in rows:
+            name = row["audio"].get("path") or "<bytes>"
+            try:
+                waveform = decode_example(row["audio"])
+                seconds = waveform.shape[0] / SAMPLING_RATE
+                if not self.min_seconds <= seconds <= self.max_seconds:
+                    raise ValueError(f"{seconds:.2f} s is outside [{self.min_seconds}, {self.max_seconds}] s")
+                check_waveform(waveform, SAMPLING_RATE, name)
+            except Exception as error:  # one bad file must not end a long run: log it and go on
+                self.skipped[name] = str(error)
+                logger.warning("skipping sample %s: %s", name, error)
+                continue
+            if self.augmentation is not None:
+                waveform = self.augmentation(waveform, self.rng)
+            clips.append(waveform)
+            texts.append(" ".join(row["text"].split()))
+        if not clips:
+            raise RuntimeError(f"Every sample of a batch failed: {dict(list(self.skipped.items())[-len(rows) :])}")
+        return self.processor(audio=clips, text=texts, instruction=self.instruction)

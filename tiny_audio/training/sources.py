@@ -1,0 +1,133 @@
+"""Training data sources and their weighted mix.
+
+Every source becomes a `datasets` dataset with two columns, `audio` ({bytes, path}, never decoded by `datasets`:
+its torchcodec decoding fails on CPU-only machines) and `text`. Local sources stay map-style, so a resumed run skips
+ahead by index instantly; Hub sources are streamed, and then the whole mix is streamed.
+
+Recipe form (data.train is a list; each item names exactly one kind of source):
+    - {corpus: data/synth, split: train, weight: 1.0}        # built by `tiny-audio data synth`
+    - {hub: librispeech, weight: 0.5}                         # a name from HUB_SOURCES, or
+    - {hub: {path: org/name, name: config, split: train, text_column: text, audio_column: audio}}
+    - {audiofolder: path/to/dir, split: train}                # audio files + metadata.csv (file_name, text)
+    - {parquet: "path/*.parquet", text_column: text}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import datasets
+
+logger = logging.getLogger(__name__)
+
+# The usual English training sets, streamed from the Hub (ids, configs and text columns as published there).
+HUB_SOURCES: dict[str, dict[str, str]] = {
+    "loquacious": {"path": "speechbrain/LoquaciousSet", "name": "small", "split": "train", "text_column": "text"},
+    "librispeech": {"path": "openslr/librispeech_asr", "name": "clean", "split": "train.100", "text_column": "text"},
+    "peoples_speech": {"path": "MLCommons/peoples_speech", "name": "clean", "split": "train", "text_column": "text"},
+    "gigaspeech": {"path": "speechcolab/gigaspeech", "name": "xs", "split": "train", "text_column": "text"},
+    "common_voice": {
+        "path": "mozilla-foundation/common_voice_17_0",
+        "name": "en",
+        "split": "train",
+        "text_column": "sentence",
+    },
+}
+SOURCE_KINDS = ("corpus", "hub", "audiofolder", "parquet")
+AUDIO = datasets.Audio(sampling_rate=16_000, decode=False)
+# Rows are built with a plain struct and then cast: encoding through `Audio` itself needs torchcodec (datasets 5.x).
+AUDIO_STRUCT = {"bytes": datasets.Value("binary"), "path": datasets.Value("string")}
+
+
+def load_source(spec: dict[str, Any], default_split: str = "train") -> datasets.Dataset | datasets.IterableDataset:
+    kinds = [kind for kind in SOURCE_KINDS if kind in spec]
+    if len(kinds) != 1:
+        raise ValueError(f"A data source names exactly one of {list(SOURCE_KINDS)}; got {spec}.")
+    kind, split = kinds[0], spec.get("split", default_split)
+    text_column, audio_column = spec.get("text_column", "text"), spec.get("audio_column", "audio")
+    if kind == "corpus":
+        from ..data import load_corpus
+
+        dataset = load_corpus(spec["corpus"], split=split)
+    elif kind == "hub":
+        hub = spec["hub"]
+        if isinstance(hub, str):
+            if hub not in HUB_SOURCES:
+                raise ValueError(f"Unknown Hub source {hub!r}; known: {sorted(HUB_SOURCES)} (or give a dict).")
+            hub = HUB_SOURCES[hub]
+        text_column, audio_column = hub.get("text_column", text_column), hub.get("audio_column", audio_column)
+        dataset = datasets.load_dataset(hub["path"], hub.get("name"), split=hub.get("split", split), streaming=True)
+    elif kind == "audiofolder":
+        dataset = datasets.load_dataset("audiofolder", data_dir=spec["audiofolder"], split=split, drop_labels=True)
+    else:
+        dataset = datasets.load_dataset("parquet", data_files={split: spec["parquet"]}, split=split)
+    return _standardise(dataset, audio_column, text_column, spec)
+
+
+def _standardise(dataset, audio_column: str, text_column: str, spec: dict):
+    columns = dataset.column_names or []
+    for needed in (audio_column, text_column):
+        if columns and needed not in columns:
+            raise ValueError(f"Source {spec} has no column {needed!r}; its columns are {columns}.")
+    dataset = dataset.cast_column(audio_column, AUDIO)
+    keep = [audio_column, text_column] + (["duration"] if "duration" in columns else [])
+    dataset = dataset.select_columns(keep)
+    renames = {old: new for old, new in ((audio_column, "audio"), (text_column, "text")) if old != new}
+    return dataset.rename_columns(renames) if renames else dataset
+
+
+def filter_examples(dataset, min_seconds: float, max_seconds: float, max_words: int):
+    """Drop empty or over-long transcripts, and clips outside the duration range when the source records it
+    (otherwise the collator checks after decoding)."""
+    dataset = dataset.filter(
+        lambda text: bool(text and text.strip()) and len(text.split()) <= max_words, input_columns=["text"]
+    )
+    if "duration" in (dataset.column_names or []):
+        dataset = dataset.filter(lambda d: min_seconds <= d <= max_seconds, input_columns=["duration"])
+        dataset = dataset.remove_columns("duration")
+    return dataset
+
+
+def nonspeech_dataset(count: int, seed: int) -> datasets.Dataset:
+    """`count` clips of noise, hum or near-silence (FLAC, generated from seeds) whose target is empty."""
+    import io
+
+    import soundfile
+
+    from .nonspeech import nonspeech_clip
+
+    audio = []
+    for index in range(count):
+        buffer = io.BytesIO()
+        soundfile.write(buffer, nonspeech_clip(seed * 1_000_003 + index), 16_000, format="FLAC")
+        audio.append({"bytes": buffer.getvalue(), "path": f"nonspeech-{seed}-{index}.flac"})
+    features = datasets.Features({"audio": AUDIO_STRUCT, "text": datasets.Value("string")})
+    dataset = datasets.Dataset.from_dict({"audio": audio, "text": [""] * count}, features=features)
+    return dataset.cast_column("audio", AUDIO)
+
+
+def build_training_mix(data: dict[str, Any], seed: int):
+    """The weighted mix of `data.train` sources, filtered, plus the non-speech share."""
+    specs = data.get("train") or []
+    if not specs:
+        raise ValueError("data.train lists no sources; see tiny_audio/training/sources.py for the accepted forms.")
+    min_seconds, max_seconds = data.get("min_seconds", 0.3), data.get("max_seconds", 30.0)
+    parts = [filter_examples(load_source(spec), min_seconds, max_seconds, data.get("max_words", 200)) for spec in specs]
+    weights = [float(spec.get("weight", 1.0)) for spec in specs]
+    streaming = any(isinstance(part, datasets.IterableDataset) for part in parts)
+    if streaming:
+        parts = [p if isinstance(p, datasets.IterableDataset) else p.to_iterable_dataset() for p in parts]
+    if len(parts) == 1:
+        mix = parts[0]
+    else:
+        probabilities = [w / sum(weights) for w in weights]
+        mix = datasets.interleave_datasets(parts, probabilities, seed=seed, stopping_strategy="all_exhausted")
+    share = float(data.get("nonspeech_fraction", 0.0))
+    if share > 0:
+        if streaming:
+            raise ValueError("data.nonspeech_fraction needs map-style (local) sources; set it to 0 for Hub streams.")
+        count = max(1, round(len(mix) * share / (1 - share)))
+        mix = datasets.concatenate_datasets([mix, nonspeech_dataset(count, seed)])
+        logger.info("training mix: %d speech + %d non-speech examples", len(mix) - count, count)
+    return mix

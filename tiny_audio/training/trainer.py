@@ -1,0 +1,170 @@
+"""Train a tiny-audio model from a recipe on the Hugging Face Trainer.
+
+`train(recipe)` builds the model and processor from `recipe["model"]`, the data mix from `recipe["data"]`, and
+TrainingArguments from `recipe["training"]`; evaluates by generating text and scoring word error rate; writes
+loss/WER curves (PNG); resumes from the last checkpoint in the output directory; saves the final model to
+`<output_dir>/model` with a `training_summary.json` beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import Trainer, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from ..configuration_asr import ASRConfig
+from ..modeling_asr import ASRModel
+from ..processing_asr import ASRProcessor
+from .augment import Augmentation
+from .collator import ASRCollator, decode_example
+from .curves import plot_curves
+from .encoder_cache import EncoderCache
+from .sources import build_training_mix, load_source
+
+logger = logging.getLogger(__name__)
+
+# TrainingArguments that tiny-audio sets itself: the collator needs the raw columns, and labels are named "labels".
+FIXED_ARGUMENTS = {"remove_unused_columns": False, "label_names": ["labels"]}
+OUR_TRAINING_KEYS = ("encoder_cache", "eval_batch_size_generate")
+
+
+class ASRTrainer(Trainer):
+    """Trainer whose evaluation generates text and reports word error rate next to the loss.
+
+    `eval_dataset` is a list of decoded (waveform, transcript) pairs; `eval_collator` holds the processor and the
+    instruction, without augmentation.
+    """
+
+    def __init__(self, *args, eval_collator: ASRCollator, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.eval_collator = eval_collator
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        from ..evaluation.scoring import score
+
+        model, processor = self.model, self.eval_collator.processor
+        was_training = model.training
+        model.eval()
+        start, losses, hypotheses = time.perf_counter(), [], []
+        batch_size = self.args.per_device_eval_batch_size
+        with torch.no_grad():
+            for first in range(0, len(self.eval_dataset), batch_size):
+                chunk = self.eval_dataset[first : first + batch_size]
+                clips, texts = [clip for clip, _ in chunk], [text for _, text in chunk]
+                batch = processor(audio=clips, text=texts, instruction=self.eval_collator.instruction).to(model.device)
+                losses.append(float(model(**batch).loss))
+                prompt = processor(audio=clips, instruction=self.eval_collator.instruction).to(model.device)
+                hypotheses += processor.batch_decode(model.generate(**prompt))
+        result = score([text for _, text in self.eval_dataset], hypotheses)
+        metrics = {
+            f"{metric_key_prefix}_loss": float(np.mean(losses)),
+            f"{metric_key_prefix}_wer": result.wer,
+            f"{metric_key_prefix}_runtime": time.perf_counter() - start,
+        }
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        plot_curves(self.state.log_history, Path(self.args.output_dir) / "curves.png")
+        for reference, hypothesis in list(zip([t for _, t in self.eval_dataset], hypotheses, strict=True))[:3]:
+            logger.info("eval sample | ref: %s | hyp: %s", reference, hypothesis)
+        model.train(was_training)
+        return metrics
+
+
+def build_model(model_section: dict[str, Any]) -> tuple[ASRModel, ASRProcessor]:
+    config = ASRConfig(**model_section)
+    processor = ASRProcessor.from_config(config)
+    return ASRModel(config), processor
+
+
+def load_eval_examples(spec: dict[str, Any] | None, seed: int) -> list[tuple[np.ndarray, str]]:
+    """The held-out clips used for WER during training, decoded once."""
+    if not spec:
+        return []
+    dataset = load_source(spec, default_split="validation")
+    limit = int(spec.get("max_samples", 64))
+    if hasattr(dataset, "__len__") and len(dataset) > limit:
+        dataset = dataset.shuffle(seed=seed).select(range(limit))
+    examples = []
+    for row in dataset.take(limit) if not hasattr(dataset, "__len__") else dataset:
+        if row["text"].strip():
+            examples.append((decode_example(row["audio"]), row["text"]))
+    return examples
+
+
+def training_arguments(section: dict[str, Any]) -> TrainingArguments:
+    arguments = {key: value for key, value in section.items() if key not in OUR_TRAINING_KEYS}
+    clashes = {key for key in FIXED_ARGUMENTS if key in arguments}
+    if clashes:
+        raise ValueError(f"training.{sorted(clashes)} are set by tiny-audio itself; remove them from the recipe.")
+    if "output_dir" not in arguments:
+        raise ValueError("training.output_dir is required (where checkpoints, curves and the model go).")
+    return TrainingArguments(**arguments, **FIXED_ARGUMENTS)
+
+
+def train(recipe: dict[str, Any]) -> Path:
+    """Run (or resume) the recipe; returns the directory of the saved model."""
+    started = time.time()
+    args = training_arguments(recipe["training"])
+    model, processor = build_model(recipe["model"])
+    data = recipe["data"]
+    augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
+    instruction = model.config.instruction(task="transcribe")
+    if recipe["training"].get("encoder_cache"):
+        if augmentation.enabled or model.config.encoder_lora is not None:
+            raise ValueError(
+                "training.encoder_cache needs a frozen encoder and augmentation off (outputs must repeat)."
+            )
+        model.encoder_cache = EncoderCache()
+    bounds = {"min_seconds": data.get("min_seconds", 0.3), "max_seconds": data.get("max_seconds", 30.0)}
+    trainer = ASRTrainer(
+        model=model,
+        args=args,
+        train_dataset=build_training_mix(data, seed=args.seed),
+        data_collator=ASRCollator(processor, instruction, augmentation, seed=args.seed, **bounds),
+        eval_dataset=load_eval_examples(data.get("eval"), seed=args.seed) or None,
+        eval_collator=ASRCollator(processor, instruction, None, **bounds),
+    )
+    last_checkpoint = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    if last_checkpoint:
+        logger.info("resuming from %s", last_checkpoint)
+    output = trainer.train(resume_from_checkpoint=last_checkpoint)
+    final_metrics = trainer.evaluate() if trainer.eval_dataset else {}
+    model_dir = Path(args.output_dir) / "model"
+    if not trainer.is_world_process_zero():  # one process writes; the others are done
+        return model_dir
+    cache, model.encoder_cache = model.encoder_cache, None
+    model.save_pretrained(model_dir)
+    processor.save_pretrained(model_dir)
+    summary = {
+        "recipe": recipe,
+        "global_step": trainer.state.global_step,
+        "world_size": args.world_size,
+        "samples_seen": trainer.state.global_step
+        * args.train_batch_size
+        * args.gradient_accumulation_steps
+        * args.world_size,
+        "train_loss": output.training_loss,
+        "wall_seconds_this_run": round(time.time() - started, 1),
+        "resumed_from": last_checkpoint,
+        "final_eval": final_metrics,
+        "skipped_samples": trainer.data_collator.skipped,
+    }
+    if cache is not None:
+        summary["encoder_cache"] = {"hits": cache.hits, "misses": cache.misses}
+    (model_dir / "training_summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    plot_curves(trainer.state.log_history, Path(args.output_dir) / "curves.png")
+    return model_dir
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
