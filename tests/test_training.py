@@ -105,6 +105,21 @@ def test_default_recipe_loads_and_overrides_apply():
         load_recipe(ROOT / "configs" / "missing.yaml")
 
 
+@pytest.mark.parametrize("recipe_path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda path: path.stem)
+def test_every_recipe_is_complete_and_valid(recipe_path):
+    from tiny_audio import ASRConfig
+    from tiny_audio.training.trainer import training_arguments
+
+    # GPU recipes ask for bf16, which TrainingArguments accepts on a CPU-only machine only with use_cpu.
+    overrides = [] if torch.cuda.is_available() else ["training.use_cpu=true"]
+    recipe = load_recipe(recipe_path, overrides)
+    config = ASRConfig(**recipe["model"])
+    assert config.encoder_name_or_path and config.decoder_name_or_path
+    assert recipe["data"]["train"] and recipe["data"]["eval"]
+    arguments = training_arguments(recipe["training"])
+    assert arguments.max_steps > 0 and arguments.save_steps > 0
+
+
 def test_training_runs_evaluates_saves_and_resumes_after_a_kill(tmp_path, backbone_paths):
     recipe = tiny_recipe(tmp_path, backbone_paths)
     run_dir = tmp_path / "run"

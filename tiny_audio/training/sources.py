@@ -124,9 +124,14 @@ def build_training_mix(data: dict[str, Any], seed: int):
         probabilities = [w / sum(weights) for w in weights]
         mix = datasets.interleave_datasets(parts, probabilities, seed=seed, stopping_strategy="all_exhausted")
     share = float(data.get("nonspeech_fraction", 0.0))
-    if share > 0:
-        if streaming:
-            raise ValueError("data.nonspeech_fraction needs map-style (local) sources; set it to 0 for Hub streams.")
+    if not 0 <= share < 1:
+        raise ValueError(f"data.nonspeech_fraction must be in [0, 1), got {share}.")
+    if share > 0 and streaming:  # endless streams: a fixed pool of clips, drawn with probability `share`
+        pool = nonspeech_dataset(int(data.get("nonspeech_pool", 2000)), seed).to_iterable_dataset()
+        mix = datasets.interleave_datasets(
+            [mix, pool], [1 - share, share], seed=seed, stopping_strategy="all_exhausted"
+        )
+    elif share > 0:
         count = max(1, round(len(mix) * share / (1 - share)))
         mix = datasets.concatenate_datasets([mix, nonspeech_dataset(count, seed)])
         logger.info("training mix: %d speech + %d non-speech examples", len(mix) - count, count)
