@@ -9,6 +9,7 @@ import tiny_backbones
 import torch
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never use the Hub; the local-Hub tests set their own endpoint
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}

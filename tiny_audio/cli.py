@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import socket
 import sys
+from urllib.parse import urlparse
 
 # subcommand -> (module, one-line help). The module's `register` adds the full parser.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -32,6 +35,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Subcommands that load models: without the Hub, huggingface_hub retries each missing file for ~23 s before using
+# the cache (huggingface_hub 2.4), so they switch to offline mode when the Hub cannot be reached at all.
+LOADS_MODELS = {"transcribe", "train", "eval"}
+
+
+def work_offline_if_hub_unreachable(timeout: float = 2.0) -> None:
+    if os.environ.get("HF_HUB_OFFLINE"):
+        return
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=timeout).close()
+    except OSError:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        print(f"tiny-audio: {endpoint.hostname} is unreachable; working offline (HF_HUB_OFFLINE=1).", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
@@ -39,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     if command is None:
         build_parser().print_help()
         return 2
+    if command in LOADS_MODELS:
+        work_offline_if_hub_unreachable()
     return int(args.func(args) or 0)
 
 
