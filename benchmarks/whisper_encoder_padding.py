@@ -32,7 +32,9 @@ def encoder_for(name: str):
         except OSError:
             pass
     width, layers, heads = ARCHITECTURES[name]
-    config = WhisperConfig(d_model=width, encoder_layers=layers, encoder_attention_heads=heads, encoder_ffn_dim=4 * width)
+    config = WhisperConfig(
+        d_model=width, encoder_layers=layers, encoder_attention_heads=heads, encoder_ffn_dim=4 * width
+    )
     return WhisperModel(config).get_encoder().eval(), "random weights"
 
 

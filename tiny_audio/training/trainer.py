@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 # TrainingArguments that tiny-audio sets itself: the collator needs the raw columns, and labels are named "labels".
 FIXED_ARGUMENTS = {"remove_unused_columns": False, "label_names": ["labels"]}
-OUR_TRAINING_KEYS = ("encoder_cache", "eval_batch_size_generate")
+OUR_TRAINING_KEYS = ("encoder_cache", "backbone_dtype")
 
 
 class ASRTrainer(Trainer):
@@ -78,10 +78,16 @@ class ASRTrainer(Trainer):
         return metrics
 
 
-def build_model(model_section: dict[str, Any]) -> tuple[ASRModel, ASRProcessor]:
+def build_model(model_section: dict[str, Any], backbone_dtype: str | None = None) -> tuple[ASRModel, ASRProcessor]:
+    """Model and processor for a recipe's model section. `backbone_dtype` ("bfloat16", ...) loads the frozen backbones
+    in that type; the projector and LoRA weights stay float32 (on a CPU this ran a step 6x faster than autocast,
+    which re-casts every frozen weight on every call)."""
     config = ASRConfig(**model_section)
     processor = ASRProcessor.from_config(config)
-    return ASRModel(config), processor
+    dtype = getattr(torch, backbone_dtype) if backbone_dtype else None
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise ValueError(f"training.backbone_dtype {backbone_dtype!r} is not a torch dtype (e.g. bfloat16, float32).")
+    return ASRModel(config, dtype=dtype), processor
 
 
 def load_eval_examples(spec: dict[str, Any] | None, seed: int) -> list[tuple[np.ndarray, str]]:
@@ -113,7 +119,7 @@ def train(recipe: dict[str, Any]) -> Path:
     """Run (or resume) the recipe; returns the directory of the saved model."""
     started = time.time()
     args = training_arguments(recipe["training"])
-    model, processor = build_model(recipe["model"])
+    model, processor = build_model(recipe["model"], recipe["training"].get("backbone_dtype"))
     data = recipe["data"]
     augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
     instruction = model.config.instruction(task="transcribe")
@@ -129,6 +135,7 @@ def train(recipe: dict[str, Any]) -> Path:
         args=args,
         train_dataset=build_training_mix(data, seed=args.seed),
         data_collator=ASRCollator(processor, instruction, augmentation, seed=args.seed, **bounds),
+        processing_class=processor,  # checkpoints then hold the processor too: each is a loadable model directory
         eval_dataset=load_eval_examples(data.get("eval"), seed=args.seed) or None,
         eval_collator=ASRCollator(processor, instruction, None, **bounds),
     )

@@ -1,0 +1,42 @@
+"""Speech datasets: a synthetic corpus built from real text (`build_corpus`), the real-speech development set
+(`load_dev_real`), and loading without torchcodec (`load_corpus`, `decode_audio`).
+
+Names are imported on first use, so worker processes that only render audio do not pay for importing `datasets`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "build_corpus": "build",
+    "BuildSummary": "build",
+    "load_corpus": "load",
+    "decode_audio": "load",
+    "load_dev_real": "dev_real",
+    "export_dev_real": "dev_real",
+    "discover_voices": "voices",
+}
+
+__all__ = [
+    "BuildSummary",
+    "build_corpus",
+    "decode_audio",
+    "discover_voices",
+    "export_dev_real",
+    "load_corpus",
+    "load_dev_real",
+]
+
+if TYPE_CHECKING:
+    from .build import BuildSummary, build_corpus
+    from .dev_real import export_dev_real, load_dev_real
+    from .load import decode_audio, load_corpus
+    from .voices import discover_voices
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tiny_audio.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

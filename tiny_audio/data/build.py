@@ -1,0 +1,252 @@
+"""`build_corpus`: real text + synthetic voices -> a resumable, parallel, sharded speech corpus on disk.
+
+Steps: sentences from the text source (cleaned, de-duplicated, dev-set sentences removed) -> voices found on this
+machine -> a deterministic plan (plan.py) -> shards rendered by a process pool (synth.py), skipping shards a
+previous run finished -> summary (.build/summary.json) and dataset card (README.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .card import write_card
+from .dev_real import dev_transcripts
+from .plan import SHARD_SIZE, SPLITS, Shard, make_plan, plan_fingerprint
+from .schema import corpus_features
+from .sources import AUSTEN_NOVELS, TextSource, austen_source, read_austen
+from .synth import ShardResult, load_shard_result, run_shard_job
+from .text import Sentence, clean_corpus, clean_sentence, sentences_from_prose
+from .voices import ENGINES, INSTALL_HINT, Voice, discover_voices
+
+
+@dataclass
+class BuildSummary:
+    """What a build produced; also saved as `.build/summary.json` and summarised in the README card."""
+
+    output_dir: str
+    seed: int
+    hours_requested: float
+    text_source: dict[str, str]
+    sentences_available: int
+    sentences_dropped: dict[str, int]
+    voices_available: int
+    splits: dict[str, dict[str, float]] = field(default_factory=dict)
+    clips: int = 0
+    hours: float = 0.0
+    voices: int = 0
+    timbres: int = 0
+    sentences: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    shards_built: int = 0
+    shards_resumed: int = 0
+    wall_seconds: float = 0.0
+    prepare_seconds: float = 0.0  # text cleaning, voice discovery and planning, before any audio
+    # Worker seconds per stage (synthesis, resample, encode, write), summed over every shard of the corpus, including
+    # shards a previous run made: where the time to make this corpus went.
+    worker_seconds: dict[str, float] = field(default_factory=dict)
+    disk_bytes: int = 0
+    checks: dict[str, bool] = field(default_factory=dict)
+    test_timbres: list[str] = field(default_factory=list)  # the held-out speakers, e.g. "espeak-ng/m3"
+
+
+@functools.lru_cache(maxsize=1)
+def _austen_sentences() -> tuple[list[Sentence], Counter[str]]:
+    """All six novels split and cleaned (~3 s, so done once per process)."""
+    texts, dropped = read_austen(), Counter()
+    found = [s for novel in AUSTEN_NOVELS for s in sentences_from_prose(texts[novel], f"austen/{novel}", dropped)]
+    return found, dropped
+
+
+def corpus_sentences(
+    sentences: Sequence[str] | None = None, dropped: Counter[str] | None = None
+) -> tuple[list[Sentence], TextSource]:
+    """Cleaned sentences from the text source, or from `sentences` (each cleaned; bad ones dropped and counted)."""
+    dropped = Counter() if dropped is None else dropped
+    if sentences is None:
+        found, austen_dropped = _austen_sentences()
+        dropped.update(austen_dropped)
+        source = austen_source()
+    else:
+        found = []
+        for raw in sentences:
+            text, reason = clean_sentence(" ".join(str(raw).split()))
+            if text is None:
+                dropped[reason] += 1
+            else:
+                found.append(Sentence(text, "custom"))
+        source = TextSource("custom", "given to build_corpus", "-", "as given", "sentences passed by the caller")
+    return clean_corpus(found, dev_transcripts(), dropped), source
+
+
+def _prepare_output(output: Path, fingerprint: str, settings: dict, overwrite: bool) -> None:
+    """Create the folders; refuse to mix two different plans in one folder unless asked to start over."""
+    manifest = output / ".build" / "plan.json"
+    if overwrite:
+        shutil.rmtree(output / "data", ignore_errors=True)
+        shutil.rmtree(output / ".build", ignore_errors=True)
+    elif manifest.exists():
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
+        if previous.get("fingerprint") != fingerprint:
+            changed = sorted(k for k in settings if previous.get("settings", {}).get(k) != settings[k])
+            raise RuntimeError(
+                f"{output} holds a build of a different plan (changed: {', '.join(changed) or 'text or voices'}). "
+                "Resume with the same settings and installed voices, or pass overwrite=True (--overwrite) to start "
+                "over."
+            )
+    elif (output / "data").exists() and any((output / "data").iterdir()):
+        raise RuntimeError(f"{output}/data has files but no build record; use an empty folder or --overwrite")
+    (output / "data").mkdir(parents=True, exist_ok=True)
+    (output / ".build" / "shards").mkdir(parents=True, exist_ok=True)
+    for stale in [*(output / "data").glob("*.tmp"), *(output / ".build" / "shards").glob("*.tmp")]:
+        stale.unlink()  # left by a killed run
+    tmp = manifest.with_name(manifest.name + ".tmp")
+    tmp.write_text(json.dumps({"fingerprint": fingerprint, "settings": settings}, indent=1), encoding="utf-8")
+    os.replace(tmp, manifest)  # a kill mid-write must not leave a record that the next run cannot read
+
+
+def _render(todo: list[Shard], output: Path, num_workers: int, progress: bool, done_clips: int, total: int):
+    """Yield ShardResults as shards finish, across `num_workers` processes (in this process when 1)."""
+    schema = corpus_features().arrow_schema
+    jobs = [(shard, output, schema) for shard in todo]
+    failed = 0
+    with tqdm(total=total, initial=done_clips, unit="clip", desc="synthesising", disable=not progress) as bar:
+        if num_workers <= 1:
+            results = map(run_shard_job, jobs)
+            pool = None
+        else:
+            # spawn, not fork: the parent may hold pyarrow/datasets threads, which a forked child would inherit
+            # in an undefined state. The job function lives in synth.py, so children never import `datasets`.
+            pool = multiprocessing.get_context("spawn").Pool(num_workers)
+            results = pool.imap_unordered(run_shard_job, jobs)
+        try:
+            for result in results:
+                failed += len(result.failed)
+                bar.update(result.planned)
+                bar.set_postfix(failed=failed)
+                yield result
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+
+
+def _summarise(summary: BuildSummary, shards: list[Shard], results: dict[str, ShardResult], output: Path) -> None:
+    failed_ids = {f["id"] for r in results.values() for f in r.failed}
+    kept = {split: [u for s in shards if s.split == split for u in s.utterances if u.id not in failed_ids]
+            for split in SPLITS}  # fmt: skip
+    for split in SPLITS:
+        seconds = sum(r.seconds for r in results.values() if r.split == split)
+        summary.splits[split] = {
+            "clips": len(kept[split]),
+            "hours": round(seconds / 3600, 3),
+            "sentences": len({u.text for u in kept[split]}),
+            "voices": len({u.voice.id for u in kept[split]}),
+            "failed": sum(len(r.failed) for r in results.values() if r.split == split),
+        }
+    everything = [u for split in SPLITS for u in kept[split]]
+    summary.clips = len(everything)
+    summary.hours = round(sum(r.seconds for r in results.values()) / 3600, 3)
+    summary.voices = len({u.voice.id for u in everything})
+    summary.timbres = len({u.voice.timbre_id for u in everything})
+    summary.sentences = len({u.text for u in everything})
+    summary.failed = [f for name in sorted(results) for f in results[name].failed]
+    train_text = {u.text for u in kept["train"]}
+    train_timbres = {u.voice.timbre_id for u in kept["train"]}
+    summary.checks = {
+        "test sentences unseen in train": not train_text & {u.text for u in kept["test"]},
+        "validation sentences unseen in train": not train_text & {u.text for u in kept["validation"]},
+        "test voices unseen in train": not train_timbres & {u.voice.timbre_id for u in kept["test"]},
+    }
+    summary.test_timbres = sorted({u.voice.timbre_id for u in kept["test"]})
+    summary.disk_bytes = sum(p.stat().st_size for p in (output / "data").glob("*.parquet"))
+
+
+def build_corpus(
+    output_dir: str | Path,
+    hours: float = 32.0,
+    seed: int = 0,
+    num_workers: int | None = None,
+    max_sentences: int | None = None,
+    engines: Sequence[str] = ENGINES,
+    split_fractions: dict[str, float] | None = None,
+    shard_size: int = SHARD_SIZE,
+    sentences: Sequence[str] | None = None,
+    voices: Sequence[Voice] | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> BuildSummary:
+    """Build (or resume) a synthetic speech corpus in `output_dir`; returns what was built.
+
+    hours: audio to plan, split 90/5/5 by default (`split_fractions` sets validation/test shares).
+    seed: fixes sentence order, voice split and every clip's voice, speed and pitch.
+    num_workers: processes (default: all cores). max_sentences: cap on distinct sentences drawn from the text.
+    sentences / voices: use these instead of the text source / the installed voices (tests, custom corpora).
+    A rerun with the same arguments skips finished shards; failed clips are skipped and listed in the summary.
+    """
+    start = time.perf_counter()
+    output = Path(output_dir)
+    dropped: Counter[str] = Counter()
+    pool_sentences, source = corpus_sentences(sentences, dropped)
+    if max_sentences is not None:
+        if max_sentences < 3:
+            raise ValueError(f"max_sentences must be >= 3 (one per split), got {max_sentences}")
+        pool_sentences = list(pool_sentences)
+        random.Random(f"{seed}/subset").shuffle(pool_sentences)
+        pool_sentences = pool_sentences[:max_sentences]
+    voice_list = sorted(voices) if voices is not None else discover_voices(tuple(engines))
+    if not voice_list:
+        raise RuntimeError(f"no TTS voices found for engines {list(engines)}: {INSTALL_HINT}")
+    shards = make_plan(pool_sentences, voice_list, hours, seed, split_fractions, shard_size)
+    fingerprint = plan_fingerprint(shards)
+    settings = {"hours": hours, "seed": seed, "max_sentences": max_sentences, "engines": sorted(engines),
+                "split_fractions": split_fractions, "shard_size": shard_size, "voices": len(voice_list),
+                "sentences": len(pool_sentences), "text_source": source.name}  # fmt: skip
+    _prepare_output(output, fingerprint, settings, overwrite)
+
+    results: dict[str, ShardResult] = {}
+    todo = []
+    for shard in shards:
+        previous = load_shard_result(output, shard)
+        if previous is None:
+            todo.append(shard)
+        else:
+            results[shard.name] = previous
+    prepared = time.perf_counter() - start
+    workers = max(1, min(num_workers or os.cpu_count() or 1, len(todo) or 1))
+    total = sum(len(s.utterances) for s in shards)
+    done = sum(r.planned for r in results.values())
+    summary = BuildSummary(
+        output_dir=str(output),
+        seed=seed,
+        hours_requested=hours,
+        text_source=asdict(source),
+        sentences_available=len(pool_sentences),
+        sentences_dropped=dict(dropped),
+        voices_available=len(voice_list),
+        shards_resumed=len(results),
+        prepare_seconds=round(prepared, 1),
+    )
+    for result in _render(todo, output, workers, progress, done, total):
+        results[result.name] = result
+        summary.shards_built += 1
+    timings: Counter[str] = Counter()
+    for result in results.values():
+        timings.update(result.timings)
+    summary.worker_seconds = {k: round(v, 1) for k, v in timings.items()}
+    _summarise(summary, shards, results, output)
+    summary.wall_seconds = round(time.perf_counter() - start, 1)
+    (output / ".build" / "summary.json").write_text(json.dumps(asdict(summary), indent=1), encoding="utf-8")
+    write_card(output, summary, voice_list)
+    return summary

@@ -1,0 +1,130 @@
+"""`tiny-audio data ...`: build the synthetic corpus, show or export the real dev set, list the voices."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .plan import SHARD_SIZE
+from .voices import ENGINES
+
+DEFAULT_OUTPUT = "data/synth"
+# 32 hours: at ~5 s per clip that is ~22,000 clips, so every clip can say a different sentence (>= 20,000) while
+# the build still fits in ~30 minutes on 2 cores (espeak-ng renders ~200x real time per core).
+DEFAULT_HOURS = 32.0
+
+
+def _engines(value: str) -> list[str]:
+    engines = [e.strip() for e in value.split(",") if e.strip()]
+    unknown = sorted(set(engines) - set(ENGINES))
+    if unknown or not engines:
+        raise argparse.ArgumentTypeError(f"unknown engine(s) {unknown}; accepted: {','.join(ENGINES)}")
+    return engines
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .build import build_corpus
+
+    fractions = {"validation": args.validation_fraction, "test": args.test_fraction}
+    summary = build_corpus(
+        args.output,
+        hours=args.hours,
+        seed=args.seed,
+        num_workers=args.num_workers,
+        max_sentences=args.max_sentences,
+        engines=args.engines,
+        split_fractions=fractions,
+        shard_size=args.shard_size,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    for split, info in summary.splits.items():
+        print(
+            f"{split:>10}: {info['clips']:>6} clips {info['hours']:7.2f} h {info['sentences']:>6} sentences "
+            f"{info['voices']:>4} voices {info['failed']:>4} failed"
+        )
+    print(
+        f"     total: {summary.clips} clips, {summary.hours:.2f} h, {summary.sentences} sentences, "
+        f"{summary.voices} voices ({summary.timbres} timbres), {summary.disk_bytes / 1e9:.2f} GB, "
+        f"{summary.wall_seconds:.0f} s ({summary.shards_built} shards built, {summary.shards_resumed} resumed)"
+    )
+    print(f"    text + plan: {summary.prepare_seconds:.0f} s; worker time (s): {json.dumps(summary.worker_seconds)}")
+    if summary.failed:
+        print(f"{len(summary.failed)} clips failed and were skipped:", file=sys.stderr)
+        for failure in summary.failed[:20]:
+            print(f"  {failure['id']} [{failure['voice']}] {failure['error']}", file=sys.stderr)
+        if len(summary.failed) > 20:
+            print(f"  ... all {len(summary.failed)} in {args.output}/.build/summary.json", file=sys.stderr)
+    if not all(summary.checks.values()):
+        print(f"split checks failed: {summary.checks}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _dev_real(args: argparse.Namespace) -> int:
+    from .dev_real import dev_clips, export_dev_real, load_dev_real
+
+    if args.output:
+        path = export_dev_real(args.output)
+        print(f"wrote {path}")
+        return 0
+    if args.json:
+        rows = load_dev_real().remove_columns("audio").to_list()
+        print(json.dumps(rows, indent=1))
+        return 0
+    for clip in dev_clips():
+        print(f"{clip.source:>8}  {clip.id:<45} {clip.text}")
+    return 0
+
+
+def _voices(args: argparse.Namespace) -> int:
+    from .voices import discover_voices
+
+    voices = discover_voices(tuple(args.engines))
+    if args.json:
+        print(json.dumps([asdict(v) | {"id": v.id} for v in voices], indent=1))
+    else:
+        for voice in voices:
+            print(f"{voice.id:<40} accent={voice.accent:<16} timbre={voice.timbre}")
+        print(f"{len(voices)} voices, {len({v.timbre_id for v in voices})} timbres", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `data` and its subcommands to the `tiny-audio` parser."""
+    data = subparsers.add_parser("data", help="build and inspect speech datasets")
+    commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+
+    synth = commands.add_parser(
+        "synth",
+        help="build a synthetic speech corpus from real text",
+        description="Speak Jane Austen's novels with espeak-ng, flite (and Piper when installed) voices into a "
+        "parquet dataset with train/validation/test splits. Rerun the same command to resume.",
+    )
+    synth.add_argument("--output", type=Path, default=Path(DEFAULT_OUTPUT), help=f"folder (default {DEFAULT_OUTPUT})")
+    synth.add_argument("--hours", type=float, default=DEFAULT_HOURS, help=f"audio to make (default {DEFAULT_HOURS})")
+    synth.add_argument("--seed", type=int, default=0, help="fixes sentences, voices, speeds, pitches (default 0)")
+    synth.add_argument("--num-workers", type=int, default=None, help="processes (default: all cores)")
+    synth.add_argument("--max-sentences", type=int, default=None, help="cap on distinct sentences used")
+    synth.add_argument(
+        "--engines", type=_engines, default=list(ENGINES), help=f"comma list of {','.join(ENGINES)} (default all)"
+    )
+    synth.add_argument("--validation-fraction", type=float, default=0.05, help="share of sentences and hours")
+    synth.add_argument("--test-fraction", type=float, default=0.05, help="share of sentences and hours")
+    synth.add_argument("--shard-size", type=int, default=SHARD_SIZE, help=f"clips per file (default {SHARD_SIZE})")
+    synth.add_argument("--overwrite", action="store_true", help="delete a previous build in --output first")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.set_defaults(func=_synth)
+
+    dev = commands.add_parser("dev-real", help="list (or export) the real-speech development set")
+    dev.add_argument("--output", type=Path, default=None, help="write it as a parquet dataset into this folder")
+    dev.add_argument("--json", action="store_true", help="print the clips as JSON")
+    dev.set_defaults(func=_dev_real)
+
+    voices = commands.add_parser("voices", help="list the TTS voices installed here")
+    voices.add_argument("--engines", type=_engines, default=list(ENGINES), help="comma list of engines")
+    voices.add_argument("--json", action="store_true", help="print as JSON")
+    voices.set_defaults(func=_voices)

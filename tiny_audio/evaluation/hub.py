@@ -1,0 +1,125 @@
+"""Hugging Face Hub access for evaluation: fail fast when it is unreachable, and find which revision was used.
+
+Without network, huggingface_hub retries each request for about 46 s before giving up (and before falling back to
+the local cache). For an evaluation that names a Hub model or dataset, that is dead time with no output. So before
+the first Hub access we try a TCP connection to the endpoint (a few seconds at most); if it fails we say so and
+switch this process to offline mode (HF_HUB_OFFLINE=1), so cached models load at once and uncached ones fail at
+once with a clear message. A user who sets HF_HUB_OFFLINE=1 (or 0) themselves skips the check.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+__all__ = ["ensure_hub_or_offline", "git_head", "hub_failure_hint", "is_offline", "snapshot_commit"]
+
+_TRUE = {"1", "ON", "YES", "TRUE"}
+_checked = False
+
+
+def is_offline() -> bool:
+    return (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "").upper() in _TRUE
+
+
+def _set_offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    # Libraries read the variable once at import; update the copies of those already imported.
+    for module_name, attribute in (
+        ("huggingface_hub.constants", "HF_HUB_OFFLINE"),
+        ("datasets.config", "HF_HUB_OFFLINE"),
+        ("datasets.config", "HF_DATASETS_OFFLINE"),
+    ):
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, attribute):
+            setattr(module, attribute, True)
+
+
+def _endpoint_reachable(timeout: float) -> bool:
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_hub_or_offline(reason: str, timeout: float = 3.0, log=None) -> bool:
+    """Check once per process whether the Hub answers; if not, switch to offline mode and say so.
+
+    Returns True when the Hub is (or is assumed) reachable. Skipped when the user already chose HF_HUB_OFFLINE,
+    and when a proxy is configured (a direct connection proves nothing then).
+    """
+    global _checked
+    if "HF_HUB_OFFLINE" in os.environ or "TRANSFORMERS_OFFLINE" in os.environ:
+        return not is_offline()
+    if _checked:
+        return not is_offline()
+    _checked = True
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    if _endpoint_reachable(timeout):
+        return True
+    _set_offline()
+    log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    log(
+        f"The Hugging Face Hub is unreachable ({reason}): using only the local cache (HF_HUB_OFFLINE=1 for this "
+        "run). Set HF_HUB_OFFLINE=1 yourself to skip this check."
+    )
+    return False
+
+
+def hub_failure_hint(what: str = "dataset") -> str:
+    """A sentence to append to a Hub failure: what offline mode means for a `what` ("model" or "dataset")."""
+    if not is_offline():
+        return ""
+    hint = ". Offline mode is on (HF_HUB_OFFLINE=1), so only what is already in the Hugging Face cache can be used"
+    if what == "model":
+        return hint + "; pass a local model directory, or convert/download the checkpoint into the cache first"
+    return hint + "; evaluate a local dataset instead (dev-real, a corpus directory, parquet, audiofolder or manifest)"
+
+
+def git_head(directory: str | Path) -> str | None:
+    """The commit checked out in `directory` when it is the root of a git repository (a cloned model repo).
+
+    Read from the .git files, not by running git, which may not be installed. Only the directory itself counts:
+    a model saved somewhere inside a code repository is not versioned by that repository's HEAD.
+    """
+    git = Path(directory) / ".git"
+    if git.is_file():  # a worktree or submodule: "gitdir: <path>"
+        target = git.read_text(encoding="utf-8").strip().removeprefix("gitdir:").strip()
+        git = (Path(directory) / target).resolve()
+    head_file = git / "HEAD"
+    if not head_file.is_file():
+        return None
+    head = head_file.read_text(encoding="utf-8").strip()
+    if not head.startswith("ref:"):
+        return head or None  # detached HEAD holds the commit itself
+    ref = head.removeprefix("ref:").strip()
+    loose = git / ref
+    if loose.is_file():
+        return loose.read_text(encoding="utf-8").strip() or None
+    packed = git / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1] == ref:
+                return parts[0]
+    return None
+
+
+def snapshot_commit(path: str | Path | None) -> str | None:
+    """The Hub commit of a file inside the Hugging Face cache (…/snapshots/<commit>/file), else None."""
+    if path is None:
+        return None
+    parts = Path(path).parts
+    if "snapshots" in parts:
+        index = parts.index("snapshots")
+        if index + 1 < len(parts):
+            return parts[index + 1]
+    return None

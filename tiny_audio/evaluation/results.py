@@ -1,0 +1,190 @@
+"""Evaluation results: the record of one model on one dataset, and its two files.
+
+`outputs/eval_<dataset>_<model>/results.txt` is for people (summary, then every sample's reference and prediction);
+`results.json` is for programs (the leaderboard, a model card) and is the source of truth: `EvalResult.load` reads
+it back. `SCHEMA_VERSION` goes up when a field changes meaning, so old files can still be told apart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+
+__all__ = [
+    "RESULTS_JSON",
+    "RESULTS_TXT",
+    "SCHEMA_VERSION",
+    "EvalResult",
+    "SampleRow",
+    "comparison_table",
+    "output_dir",
+    "sanitize",
+]
+
+SCHEMA_VERSION = 1
+RESULTS_JSON = "results.json"
+RESULTS_TXT = "results.txt"
+
+
+def sanitize(name: str) -> str:
+    """A path-safe label: "mazesmazes/tiny-audio" -> "mazesmazes_tiny-audio", "/tmp/m" -> "tmp_m"."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name.strip())
+    cleaned = re.sub(r"_+", "_", cleaned).strip("_.")
+    return cleaned or "unnamed"
+
+
+def output_dir(base: str | Path, dataset: str, model: str, split: str | None = None) -> Path:
+    """Where one run's files go: <base>/eval_<dataset>_<model>, like the course's eval_loquacious_mazesmazes_tiny-audio.
+
+    `split` is given only when it is not the dataset's default, and is then added to the dataset part
+    ("corpus-validation"), so that runs on two splits of one dataset do not overwrite each other.
+    """
+    dataset_label = f"{dataset}-{split}" if split else dataset
+    return Path(base) / f"eval_{sanitize(dataset_label)}_{sanitize(model)}"
+
+
+@dataclass
+class SampleRow:
+    index: int  # 1-based, as printed ("Sample 1")
+    id: str
+    reference: str
+    hypothesis: str
+    audio_seconds: float
+    time: float  # wall seconds spent on this sample (its batch's time / batch size)
+    wer: float | None  # None when skipped (empty normalised reference)
+    errors: int = 0  # S + D + I
+    reference_words: int = 0
+    skipped: bool = False
+    error: str | None = None  # the exception text if the system failed on this clip (scored as an empty output)
+
+
+@dataclass
+class EvalResult:
+    model: str
+    system: str  # tiny-audio / whisper / transformers / pocketsphinx
+    dataset: str
+    dataset_id: str  # Hub id or local path
+    config: str | None
+    split: str | None
+    samples: int  # samples scored (skipped ones excluded)
+    skipped: int  # samples with an empty normalised reference
+    wer: float  # corpus WER, fraction
+    substitutions: int
+    deletions: int
+    insertions: int
+    hits: int
+    reference_words: int
+    rtfx: float | None  # audio seconds / wall seconds, warm-up excluded; None if nothing was timed
+    audio_seconds: float  # all samples
+    timed_audio_seconds: float  # the audio RTFx is computed over (warm-up batch excluded)
+    timed_wall_seconds: float
+    avg_time_per_sample: float
+    date: str  # ISO 8601, UTC
+    commit: str | None  # the model's git HEAD or Hub revision
+    model_version: str | None = None  # package version, for baselines that ship in a package (pocketsphinx)
+    batch_size: int = 1
+    device: str | None = None
+    failed: int = 0  # samples on which the system raised (scored as empty output)
+    warmup_excluded: bool = True
+    schema_version: int = SCHEMA_VERSION
+    rows: list[SampleRow] = field(default_factory=list)
+
+    # -- files -----------------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("wer", "rtfx"):  # JSON has no NaN/inf
+            value = data[key]
+            if isinstance(value, float) and not math.isfinite(value):
+                data[key] = None
+        for row in data["rows"]:
+            if isinstance(row["wer"], float) and not math.isfinite(row["wer"]):
+                row["wer"] = None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EvalResult:
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ValueError(f"not a tiny-audio results.json: missing fields {missing}")
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}  # newer files may add fields
+        row_fields = {f.name for f in fields(SampleRow)}
+        values["rows"] = [
+            SampleRow(**{k: v for k, v in row.items() if k in row_fields}) for row in data.get("rows", [])
+        ]
+        return cls(**values)
+
+    def write(self, directory: str | Path) -> Path:
+        """Write results.json and results.txt into `directory` (created); returns the directory."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / RESULTS_JSON).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        (directory / RESULTS_TXT).write_text(self.to_text(), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, path: str | Path) -> EvalResult:
+        """Read a results.json (or the directory holding one)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / RESULTS_JSON
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    # -- text ------------------------------------------------------------------------------------------------
+
+    def summary_lines(self) -> list[str]:
+        where = ", ".join(
+            part
+            for part in (self.dataset_id, self.config and f"config {self.config}", self.split and f"split {self.split}")
+            if part
+        )
+        rtfx = f"{self.rtfx:.1f}" if self.rtfx is not None else "n/a"
+        warmup = "first batch excluded as warm-up" if self.warmup_excluded else "single batch, warm-up included"
+        lines = [
+            f"Model: {self.model} ({self.system})",
+            f"Dataset: {self.dataset} ({where})",
+            f"Date: {self.date}",
+            f"Commit: {self.commit or 'unknown'}" + (f" (version {self.model_version})" if self.model_version else ""),
+            f"Samples: {self.samples} scored, {self.skipped} skipped (empty reference)"
+            + (f", {self.failed} failed (scored as empty output)" if self.failed else ""),
+            f"Corpus WER: {100 * self.wer:.2f}% (S={self.substitutions}, D={self.deletions}, I={self.insertions}, "
+            f"reference words={self.reference_words})",
+            f"Avg Time/Sample: {self.avg_time_per_sample:.2f}s",
+            f"RTFx: {rtfx} ({self.timed_audio_seconds:.1f} s of audio in {self.timed_wall_seconds:.1f} s; {warmup})",
+        ]
+        return lines
+
+    def to_text(self) -> str:
+        from tiny_audio.evaluation.runner import format_sample
+
+        out = self.summary_lines() + ["", "Per-sample results:", ""]
+        for row in self.rows:
+            out.extend(format_sample(row))
+        return "\n".join(out) + "\n"
+
+
+def comparison_table(results: list[EvalResult]) -> str:
+    """Several models on the same dataset, side by side (markdown), best WER first."""
+    header = (
+        "| model | system | corpus WER | S | D | I | ref words | samples | skipped | RTFx | commit |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    )
+    lines = [header]
+    for result in sorted(results, key=lambda r: r.wer):
+        rtfx = f"{result.rtfx:.1f}" if result.rtfx is not None else "n/a"
+        commit = (result.commit or "")[:12] or (result.model_version or "")
+        lines.append(
+            f"| {result.model} | {result.system} | {100 * result.wer:.2f}% | {result.substitutions} | "
+            f"{result.deletions} | {result.insertions} | {result.reference_words} | {result.samples} | "
+            f"{result.skipped} | {rtfx} | {commit} |"
+        )
+    ids = {tuple(row.id for row in result.rows) for result in results}
+    if len(ids) > 1:
+        lines.append("")
+        lines.append("Note: the models did not see the same samples (a run failed or the source changed).")
+    return "\n".join(lines)

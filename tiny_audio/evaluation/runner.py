@@ -1,0 +1,207 @@
+"""The evaluation loop: batches of samples through a system, scored as they come, printed in the course's form.
+
+Timing: only `system.transcribe` is timed (audio decoding and dataset download are not the model's cost, and the
+Open ASR Leaderboard times the same way). The first batch is not counted in RTFx: it pays for lazy initialisation
+(kernels, caches, memory pools), which would make short runs look slower than the model is. Its per-sample time is
+still printed, and if the run is a single batch it is used anyway (`warmup_excluded` says which).
+
+Failures: if the system raises on a batch, its clips are retried one at a time and a clip that still fails is scored
+as an empty output (all deletions) with the error kept in its row, so one unreadable clip does not lose a two-hour
+run. If each of the first five clips fails, the run stops: that is a broken set-up, not a few hard clips.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from itertools import islice
+
+from tiny_audio.evaluation.datasets import DatasetSource
+from tiny_audio.evaluation.loaders import EvalSample
+from tiny_audio.evaluation.results import EvalResult, SampleRow
+from tiny_audio.evaluation.scoring import score
+from tiny_audio.evaluation.systems import System
+
+__all__ = ["format_checkpoint", "format_sample", "run_evaluation"]
+
+RULE = "=" * 80
+ABORT_AFTER = 5  # if the first this-many clips all fail, the set-up is broken: stop instead of scoring 100% WER
+
+
+def format_sample(row: SampleRow) -> list[str]:
+    """The course's per-sample block: "Sample 1: WER = 8.33%, Time = 1.23s", Ref, Pred, blank line."""
+    if row.skipped:
+        head = f"Sample {row.index}: WER = n/a (empty reference, skipped), Time = {row.time:.2f}s"
+    else:
+        head = f"Sample {row.index}: WER = {100 * row.wer:.2f}%, Time = {row.time:.2f}s"
+    lines = [head, f"  Ref:  {row.reference}", f"  Pred: {row.hypothesis}"]
+    if row.error:
+        lines.append(f"  Error: {row.error}")
+    lines.append("")
+    return lines
+
+
+def format_checkpoint(samples: int, wer: float, avg_time: float) -> list[str]:
+    """The course's checkpoint block."""
+    return [
+        RULE,
+        f"CHECKPOINT @ {samples} samples:",
+        f"  Corpus WER: {100 * wer:.2f}%",
+        f"  Avg Time/Sample: {avg_time:.2f}s",
+        RULE,
+    ]
+
+
+def _batches(samples: Iterable[EvalSample], size: int) -> Iterator[list[EvalSample]]:
+    iterator = iter(samples)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _transcribe(system: System, batch: list[EvalSample]) -> tuple[list[str], list[str | None]]:
+    clips = [sample.audio for sample in batch]
+    try:
+        texts = system.transcribe(clips)
+        if len(texts) != len(clips):
+            raise RuntimeError(f"{system.label} returned {len(texts)} texts for {len(clips)} clips")
+        # Whisper's pipeline starts its texts with a space; stripped so that the printed Pred lines line up.
+        return [(text or "").strip() for text in texts], [None] * len(clips)
+    except Exception as err:  # any failure of a third-party model; retried per clip below
+        if len(clips) == 1:
+            return [""], [f"{type(err).__name__}: {err}"]
+    texts, errors = [], []
+    for clip in clips:
+        try:
+            texts.append(((system.transcribe([clip]) or [""])[0] or "").strip())
+            errors.append(None)
+        except Exception as err:  # recorded in the row (module docstring)
+            texts.append("")
+            errors.append(f"{type(err).__name__}: {err}")
+    return texts, errors
+
+
+def run_evaluation(
+    system: System,
+    samples: Iterable[EvalSample],
+    source: DatasetSource,
+    batch_size: int = 1,
+    checkpoint_every: int = 100,
+    show_samples: bool = True,
+    progress: bool = True,
+    total: int | None = None,
+    device: str | None = None,
+    write: Callable[[str], None] | None = None,
+) -> EvalResult:
+    """Transcribe and score every sample; print per-sample lines and checkpoints; return the result.
+
+    `write` receives each output line (default: printed above the progress bar).
+    """
+    from tqdm.auto import tqdm
+
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    # disable=None: no bar when stderr is not a terminal (CI logs), where its carriage returns only add noise.
+    bar = tqdm(
+        total=total, unit="sample", desc=system.label, disable=None if progress else True, file=sys.stderr, leave=False
+    )
+    emit = write or (lambda line: tqdm.write(line, file=sys.stdout))
+
+    rows: list[SampleRow] = []
+    references: list[str] = []
+    hypotheses: list[str] = []
+    errors_so_far = words_so_far = 0
+    time_so_far = 0.0
+    timed_audio = timed_wall = 0.0
+    warmup: tuple[float, float] | None = None  # (audio s, wall s) of the first batch
+    last_checkpoint = 0
+
+    try:
+        for batch in _batches(samples, batch_size):
+            start = time.perf_counter()
+            texts, failures = _transcribe(system, batch)
+            elapsed = time.perf_counter() - start
+            batch_audio = sum(sample.seconds for sample in batch)
+            if warmup is None:
+                warmup = (batch_audio, elapsed)
+            else:
+                timed_audio += batch_audio
+                timed_wall += elapsed
+            per_sample = elapsed / len(batch)
+            for sample, text, failure in zip(batch, texts, failures, strict=True):
+                counts = score([sample.text], [text])
+                skipped = counts.skipped_empty > 0
+                row = SampleRow(
+                    index=len(rows) + 1,
+                    id=sample.id,
+                    reference=sample.text,
+                    hypothesis=text,
+                    audio_seconds=round(sample.seconds, 3),
+                    time=round(per_sample, 4),
+                    wer=None if skipped else counts.wer,
+                    errors=counts.errors,
+                    reference_words=counts.reference_words,
+                    skipped=skipped,
+                    error=failure,
+                )
+                rows.append(row)
+                if len(rows) == ABORT_AFTER and all(r.error for r in rows):
+                    raise RuntimeError(f"{system.label} failed on each of the first {ABORT_AFTER} clips: {failure}")
+                references.append(sample.text)
+                hypotheses.append(text)
+                errors_so_far += counts.errors
+                words_so_far += counts.reference_words
+                time_so_far += per_sample
+                if show_samples:
+                    for line in format_sample(row):
+                        emit(line)
+                bar.update(1)
+                if checkpoint_every and len(rows) % checkpoint_every == 0:
+                    for line in format_checkpoint(
+                        len(rows), errors_so_far / max(words_so_far, 1), time_so_far / len(rows)
+                    ):
+                        emit(line)
+                    last_checkpoint = len(rows)
+    finally:
+        bar.close()
+
+    if not rows:
+        raise ValueError(f"{source.describe()} gave no samples to evaluate")
+    corpus = score(references, hypotheses)
+    if last_checkpoint != len(rows):
+        for line in format_checkpoint(len(rows), corpus.wer, time_so_far / len(rows)):
+            emit(line)
+
+    warmup_excluded = timed_wall > 0
+    if not warmup_excluded and warmup is not None:  # a single batch: its time is all there is
+        timed_audio, timed_wall = warmup
+    return EvalResult(
+        model=system.label,
+        system=system.kind,
+        dataset=source.name,
+        dataset_id=source.location,
+        config=source.config,
+        split=source.split,
+        samples=corpus.samples,
+        skipped=corpus.skipped_empty,
+        wer=corpus.wer,
+        substitutions=corpus.substitutions,
+        deletions=corpus.deletions,
+        insertions=corpus.insertions,
+        hits=corpus.hits,
+        reference_words=corpus.reference_words,
+        rtfx=(timed_audio / timed_wall) if timed_wall > 0 else None,
+        audio_seconds=round(sum(row.audio_seconds for row in rows), 3),
+        timed_audio_seconds=round(timed_audio, 3),
+        timed_wall_seconds=round(timed_wall, 4),
+        avg_time_per_sample=time_so_far / len(rows),
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        commit=system.revision,
+        model_version=system.version,
+        batch_size=batch_size,
+        device=device,
+        failed=sum(1 for row in rows if row.error),
+        warmup_excluded=warmup_excluded,
+        rows=rows,
+    )
