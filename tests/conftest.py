@@ -33,7 +33,7 @@ def trained_model(backbone_paths, training_clips):
     batch = processor(audio=training_clips, text=TARGETS)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     model.train()
-    for _ in range(150):
+    for _ in range(300):
         model(**batch).loss.backward()
         optimizer.step()
         optimizer.zero_grad()

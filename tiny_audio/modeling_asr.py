@@ -71,6 +71,10 @@ class ASRModel(PreTrainedModel, GenerationMixin):
     def init_weights(self) -> None:
         for module in self.projector.modules():
             self._init_weights(module)
+        # Audio embeddings start at the scale of the decoder's own token embeddings (their RMS per element).
+        embedding_rms = self.decoder.get_input_embeddings().weight.detach().float().pow(2).mean().sqrt()
+        with torch.no_grad():
+            self.projector.output_norm.weight.fill_(float(embedding_rms))
 
     def train(self, mode: bool = True) -> ASRModel:
         """A frozen backbone stays in eval mode: no dropout or SpecAugment on weights nobody trains, so its outputs
