@@ -20,7 +20,7 @@ from transformers import AutoModel, AutoModelForCausalLM, GenerationMixin, PreTr
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.utils import cached_file
 
-from .configuration_asr import ASRConfig, audio_layout, count_encoder_frames
+from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
 from .pipeline_asr import ASRPipeline
 from .projectors import PROJECTORS
 
@@ -102,8 +102,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         hidden_states = hidden_states * frame_mask[..., None]  # padded frames must not leak into the last stack
         projector_dtype = next(self.projector.parameters()).dtype
         audio_embeds = self.projector(hidden_states.to(projector_dtype))  # (B, N, D)
-        stack = self.config.projector_stack
-        token_lengths = (frame_lengths + stack - 1) // stack
+        token_lengths = count_audio_tokens(audio_attention_mask.sum(-1), self.audio_layout)  # as the processor counts
         token_mask = torch.arange(audio_embeds.shape[1], device=audio_embeds.device)[None] < token_lengths[:, None]
         return audio_embeds, token_mask
 

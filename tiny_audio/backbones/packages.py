@@ -11,6 +11,7 @@ import importlib.metadata
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class BackbonePackageMissing(ImportError):
@@ -58,3 +59,10 @@ def locate_package_dir(package: SourcePackage) -> Path:
             f"expects release {package.version}. Reinstall it with:\n    {package.pip_command} --force-reinstall"
         )
     return package_dir
+
+
+def advance(progress: Any, label: str) -> None:
+    """Advance a converter's progress bar (a tqdm bar, or anything with update/set_postfix_str) by one step."""
+    if progress is not None:
+        progress.set_postfix_str(label)
+        progress.update(1)

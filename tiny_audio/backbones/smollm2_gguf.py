@@ -19,6 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .packages import advance
+
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SOURCE_FILES = (GGUF_FILE,)
 # SmolLM2 was trained with an 8192-token context (llama.context_length in the GGUF); the Hub tokenizer says the same.
@@ -54,16 +56,11 @@ def convert(package_dir: Path, out_dir: Path, progress: Any = None) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
-    def step(label: str) -> None:
-        if progress is not None:
-            progress.set_postfix_str(label)
-            progress.update(1)
-
     model = AutoModelForCausalLM.from_pretrained(package_dir, gguf_file=GGUF_FILE, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(package_dir, gguf_file=GGUF_FILE)
     if not tokenizer.chat_template:
         raise ValueError(f"{package_dir / GGUF_FILE} carries no chat template; expected the SmolLM2 Instruct one")
-    step("de-quantized GGUF")
+    advance(progress, "de-quantized GGUF")
 
     # The GGUF quantizer only describes how the file was read; the tensors are dense now. Clearing it is what makes
     # the model an ordinary checkpoint that save_pretrained accepts and that loads without `gguf_file`.
@@ -81,8 +78,8 @@ def convert(package_dir: Path, out_dir: Path, progress: Any = None) -> None:
     )
     tokenizer.model_max_length = CONTEXT_LENGTH
     _split_digits(tokenizer)
-    step("de-quantized weights to " + SAVE_DTYPE)
+    advance(progress, "de-quantized weights to " + SAVE_DTYPE)
 
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-    step("saved")
+    advance(progress, "saved")

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .ct2_reader import Ct2Model, read_ct2_model
+from .packages import advance
 
 SOURCE_FILES = ("model/model.bin", "model/config.json", "model/tokenizer.json")
 
@@ -268,16 +269,11 @@ def convert(package_dir: Path, out_dir: Path, progress: Any = None) -> None:
     import torch
     from transformers import WhisperForConditionalGeneration
 
-    def step(label: str) -> None:
-        if progress is not None:
-            progress.set_postfix_str(label)
-            progress.update(1)
-
     source = package_dir / "model"
     ct2 = read_ct2_model(source / "model.bin")
     _check_spec(ct2)
     ct2_config = json.loads((source / "config.json").read_text())
-    step("read model.bin")
+    advance(progress, "read model.bin")
 
     staging = out_dir / ".tokenizer-staging"
     processor = _build_processor(source, staging, ct2.variables["encoder/conv1/weight"].shape[1])
@@ -289,7 +285,7 @@ def convert(package_dir: Path, out_dir: Path, progress: Any = None) -> None:
     config = _whisper_config(ct2, token_ids)
     if len(tokenizer) != config.vocab_size:
         raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the model's vocabulary is {config.vocab_size}")
-    step("tokenizer")
+    advance(progress, "tokenizer")
 
     state = map_state_dict(ct2, config.encoder_layers, config.decoder_layers)
     with torch.device("meta"):
@@ -303,8 +299,8 @@ def convert(package_dir: Path, out_dir: Path, progress: Any = None) -> None:
         raise ValueError(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
     model.generation_config = _generation_config(config, ct2_config, token_ids)
     model.eval()
-    step("weights")
+    advance(progress, "weights")
 
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
-    step("saved")
+    advance(progress, "saved")
