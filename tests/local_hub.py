@@ -449,14 +449,3 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"ETag": f'"{files[path]}"', "X-Repo-Commit": sha, "Accept-Ranges": "none"}
         kind = "application/json" if path.endswith(".json") else "application/octet-stream"
         self._send(200, content, headers, kind)
-
-
-def copy_repo_files(hub: LocalHub, repo_id: str, destination: str | Path, revision: str = "main") -> Path:
-    """Write the files of `repo_id` at `revision` into `destination` (to inspect what a push stored)."""
-    destination = Path(destination)
-    _, files, _ = hub.snapshot(repo_id, revision)
-    for path, oid in files.items():
-        target = destination / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(hub.blob(repo_id, oid))
-    return destination

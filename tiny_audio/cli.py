@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("tiny_audio.training.cli", "train a model from a recipe (configs/*.yaml)"),
     "eval": ("tiny_audio.evaluation.cli", "word error rate and speed of a model on a dataset"),
     "leaderboard": ("tiny_audio.evaluation.leaderboard", "rank evaluation results into a table and chart"),
+    "push": ("tiny_audio.publish.cli", "publish a trained model on the Hugging Face Hub"),
 }
 
 

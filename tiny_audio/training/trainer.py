@@ -130,12 +130,20 @@ def train(recipe: dict[str, Any]) -> Path:
             )
         model.encoder_cache = EncoderCache()
     bounds = {"min_seconds": data.get("min_seconds", 0.3), "max_seconds": data.get("max_seconds", 30.0)}
+    # Trainer's own Hub push (push_to_hub=True) uploads the weights and processor but not the model and pipeline
+    # code (transformers 5.23); the callback completes each pushed folder with the code and a model card.
+    callbacks = None
+    if args.push_to_hub:
+        from ..publish.callback import HubRepoCallback
+
+        callbacks = [HubRepoCallback(recipe)]
     trainer = ASRTrainer(
         model=model,
         args=args,
         train_dataset=build_training_mix(data, seed=args.seed),
         data_collator=ASRCollator(processor, instruction, augmentation, seed=args.seed, **bounds),
         processing_class=processor,  # checkpoints then hold the processor too: each is a loadable model directory
+        callbacks=callbacks,
         eval_dataset=load_eval_examples(data.get("eval"), seed=args.seed) or None,
         eval_collator=ASRCollator(processor, instruction, None, **bounds),
     )
@@ -168,6 +176,11 @@ def train(recipe: dict[str, Any]) -> Path:
         summary["encoder_cache"] = {"hits": cache.hits, "misses": cache.misses}
     (model_dir / "training_summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
     plot_curves(trainer.state.log_history, Path(args.output_dir) / "curves.png")
+    if args.push_to_hub:  # the final model with its full card; only changed files are uploaded
+        from ..publish.push import push
+
+        trainer._finish_current_push()
+        push(model_dir, trainer.hub_model_id, revision=args.hub_revision, private=bool(args.hub_private_repo))
     return model_dir
 
 
