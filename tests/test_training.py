@@ -21,6 +21,7 @@ import torch
 import yaml
 from conftest import LORA
 
+from tiny_audio import ASRModel
 from tiny_audio.audio_input import check_waveform
 from tiny_audio.training.augment import Augmentation
 from tiny_audio.training.collator import ASRCollator
@@ -144,6 +145,15 @@ def test_training_runs_evaluates_saves_and_resumes_after_a_kill(tmp_path, backbo
 
     asr = pipeline(model=str(run_dir / "model"), trust_remote_code=True)
     assert isinstance(asr(tiny_backbones.tone(0.6))["text"], str)
+    # A new run can start from the trained weights (training.init_from), with a fresh optimizer.
+    from tiny_audio.training.trainer import build_model, warm_start
+
+    recipe_dict = load_recipe(recipe)
+    model, _ = build_model(recipe_dict["model"])
+    warm_start(model, run_dir / "model")
+    saved = ASRModel.from_pretrained(run_dir / "model")
+    for name, tensor in saved.trained_state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], tensor, msg=name)
 
 
 def test_two_process_cpu_training(tmp_path, backbone_paths):

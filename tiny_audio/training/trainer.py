@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 # TrainingArguments that tiny-audio sets itself: the collator needs the raw columns, and labels are named "labels".
 FIXED_ARGUMENTS = {"remove_unused_columns": False, "label_names": ["labels"]}
-OUR_TRAINING_KEYS = ("encoder_cache", "backbone_dtype")
+OUR_TRAINING_KEYS = ("encoder_cache", "backbone_dtype", "init_from")
 
 
 class ASRTrainer(Trainer):
@@ -90,6 +90,20 @@ def build_model(model_section: dict[str, Any], backbone_dtype: str | None = None
     return ASRModel(config, dtype=dtype), processor
 
 
+def warm_start(model: ASRModel, saved_model: str | Path) -> None:
+    """Load the projector / LoRA weights of a saved tiny-audio model (a directory) into `model`; the optimizer and
+    schedule start fresh. The architecture must match (same recipe model section)."""
+    from safetensors.torch import load_file
+
+    weights_file = Path(saved_model) / "model.safetensors"
+    if not weights_file.is_file():
+        raise FileNotFoundError(
+            f"training.init_from: no model.safetensors in {saved_model}; give a saved model directory."
+        )
+    model.load_saved_weights(load_file(weights_file), self_contained=False)
+    logger.info("warm start from %s", saved_model)
+
+
 def load_eval_examples(spec: dict[str, Any] | None, seed: int) -> list[tuple[np.ndarray, str]]:
     """The held-out clips used for WER during training, decoded once."""
     if not spec:
@@ -120,6 +134,8 @@ def train(recipe: dict[str, Any]) -> Path:
     started = time.time()
     args = training_arguments(recipe["training"])
     model, processor = build_model(recipe["model"], recipe["training"].get("backbone_dtype"))
+    if recipe["training"].get("init_from"):  # warm start: continue from a saved model's trained weights
+        warm_start(model, recipe["training"]["init_from"])
     data = recipe["data"]
     augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
     instruction = model.config.instruction(task="transcribe")
