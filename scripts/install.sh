@@ -18,7 +18,8 @@ else
   echo "install.sh: not root or no apt-get; make sure these are installed: ${APT_PACKAGES[*]}" >&2
 fi
 
-[ -d .venv ] || python3 -m venv .venv
+# Check the interpreter, not the folder: an interrupted set-up can leave a .venv without one.
+[ -x .venv/bin/python ] || python3 -m venv --clear .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 # torch first and pinned: an unpinned torch with none installed pulls several GB of CUDA packages.
