@@ -1,0 +1,48 @@
+"""The embedded default model: the README's main command works offline, and the directory is an ordinary saved
+model (remote code as links to the library's modules, trained weights only, backbones named by Hub id)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tiny_audio.transcribe import DEFAULT_MODEL_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "tiny_audio" / "samples" / "hello.wav"
+pytestmark = pytest.mark.slow  # real backbones (converted by `tiny-audio backbones`)
+
+
+def test_default_model_directory_is_small_and_holds_no_second_copy_of_the_code():
+    config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert config["encoder_name_or_path"] == "openai/whisper-tiny.en"
+    assert config["decoder_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert (DEFAULT_MODEL_DIR / "model.safetensors").stat().st_size < 40 * 2**20
+    for code in DEFAULT_MODEL_DIR.glob("*.py"):
+        assert code.is_symlink() and code.resolve() == (ROOT / "tiny_audio" / code.name).resolve()
+
+
+def test_readme_main_command_transcribes_the_bundled_sample_offline():
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tiny_audio.cli", "transcribe", str(SAMPLE)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip(), "no text printed"
+
+
+def test_default_model_loads_through_the_remote_code_path():
+    from transformers import pipeline
+
+    asr = pipeline("automatic-speech-recognition", model=str(DEFAULT_MODEL_DIR), trust_remote_code=True)
+    assert type(asr).__name__ == "ASRPipeline"
+    assert isinstance(asr(str(SAMPLE), max_new_tokens=8)["text"], str)
