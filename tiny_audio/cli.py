@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
-import socket
 import sys
-from urllib.parse import urlparse
 
 # subcommand -> (module, one-line help). The module's `register` adds the full parser.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -37,19 +34,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 # Subcommands that load models: without the Hub, huggingface_hub retries each missing file for ~23 s before using
-# the cache (huggingface_hub 2.4), so they switch to offline mode when the Hub cannot be reached at all.
+# the cache (huggingface_hub 2.4), so they switch to offline mode first when the Hub cannot be reached at all.
 LOADS_MODELS = {"transcribe", "train", "eval"}
-
-
-def work_offline_if_hub_unreachable(timeout: float = 2.0) -> None:
-    if os.environ.get("HF_HUB_OFFLINE"):
-        return
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    try:
-        socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=timeout).close()
-    except OSError:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        print(f"tiny-audio: {endpoint.hostname} is unreachable; working offline (HF_HUB_OFFLINE=1).", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().print_help()
         return 2
     if command in LOADS_MODELS:
-        work_offline_if_hub_unreachable()
+        from .evaluation.hub import ensure_hub_or_offline  # one implementation: it also updates imported libraries
+
+        ensure_hub_or_offline(f"needed by `tiny-audio {command}`")
     return int(args.func(args) or 0)
 
 
