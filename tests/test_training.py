@@ -218,3 +218,50 @@ def test_encoder_cache_reuses_outputs_and_changes_nothing(backbone_paths):
     assert model.encoder_cache.hits == 3 and model.encoder_cache.misses == 3
     torch.testing.assert_close(first, plain)
     torch.testing.assert_close(second, plain, atol=2e-3, rtol=1e-3)  # cached in float16
+
+
+def test_projector_ctc_scores_aligned_embeddings_and_decodes_them():
+    from tiny_audio.training.ctc import ProjectorCTC
+
+    table = torch.randn(50, 64, generator=torch.Generator().manual_seed(1))
+    end_token = 49
+    ctc = ProjectorCTC(table, end_token_id=end_token, negatives=8)
+    blank = ctc.classes[0]
+    # Clip 1 says tokens 3, 3, 7 (a blank must split the repeat); clip 2 is silence with an empty target.
+    spoken = torch.stack([table[3], blank, table[3], table[7], table[7], blank])
+    silent = blank.expand(6, 64)
+    aligned = torch.stack([spoken, silent])
+    token_mask = torch.ones(2, 6, dtype=torch.bool)
+    labels = torch.tensor([[-100, 3, 3, 7, end_token], [-100, -100, -100, -100, end_token]])
+    assert ctc.greedy_decode(aligned, token_mask) == [[3, 3, 7], []]
+    aligned_loss = ctc(aligned, token_mask, labels)
+    random_loss = ctc(torch.randn(2, 6, 64), token_mask, labels)
+    assert torch.isfinite(aligned_loss) and aligned_loss < 0.1 < random_loss
+    everything = ProjectorCTC(table, end_token_id=end_token, negatives=None)
+    assert everything(aligned, token_mask, labels) < 0.1
+
+
+def test_ctc_only_steps_train_the_projector_and_leave_the_decoder_alone(tmp_path, backbone_paths):
+    recipe = tiny_recipe(
+        tmp_path, backbone_paths, max_steps=3, ctc_weight=1.0, ctc_only_steps=3, eval_strategy="no", save_steps=3
+    )
+    process = run_train(recipe)
+    log = process.communicate(timeout=600)[0]
+    assert process.returncode == 0, log[-3000:]
+    state = json.loads((tmp_path / "run" / "checkpoint-3" / "trainer_state.json").read_text())
+    assert all(entry["ctc_loss"] == entry["loss"] for entry in state["log_history"] if "loss" in entry)
+    trained = ASRModel.from_pretrained(tmp_path / "run" / "model").trained_state_dict()
+    lora_up = [tensor for name, tensor in trained.items() if "lora_B" in name]
+    assert lora_up and all(torch.count_nonzero(tensor) == 0 for tensor in lora_up)  # LoRA B starts at zero
+    from tiny_audio.training.trainer import build_model
+
+    fresh, _ = build_model(load_recipe(recipe)["model"])
+    assert not torch.allclose(fresh.projector.linear_in.weight, trained["projector.linear_in.weight"])
+
+
+def test_recipe_values_follow_yaml_1_2():
+    from tiny_audio.training.recipe import parse_value
+
+    assert parse_value("no") == "no" and parse_value("off") == "off"  # TrainingArguments strategies stay strings
+    assert parse_value("true") is True and parse_value("False") is False
+    assert parse_value("1e-3") == 0.001 and parse_value("3.0e-4") == 0.0003 and parse_value("7") == 7

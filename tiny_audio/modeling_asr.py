@@ -117,19 +117,26 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         input_values: torch.Tensor | None = None,
         input_features: torch.Tensor | None = None,
         audio_attention_mask: torch.Tensor | None = None,
+        audio_features: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Token embeddings with every audio placeholder replaced by the next audio embedding."""
+        """Token embeddings with every audio placeholder replaced by the next audio embedding.
+
+        `audio_features` (embeddings, mask), as `get_audio_features` returns them, replaces the audio inputs when a
+        caller has computed them already (training with an auxiliary loss on them)."""
         placeholder_mask = input_ids == self.config.audio_token_id
         # The placeholder id may lie past the decoder's vocabulary: it is never looked up, only overwritten.
         embeds = self.decoder.get_input_embeddings()(input_ids.masked_fill(placeholder_mask, 0))
         audio = input_values if input_values is not None else input_features
-        if audio is None:
+        if audio is None and audio_features is None:
             if placeholder_mask.any():
                 raise ValueError("input_ids contain audio placeholders but no audio (input_values/input_features).")
             return embeds
-        if audio_attention_mask is None:
-            audio_attention_mask = torch.ones(audio.shape[0], audio.shape[-1], dtype=torch.long, device=audio.device)
-        audio_embeds, token_mask = self.get_audio_features(audio, audio_attention_mask)
+        if audio_features is None:
+            if audio_attention_mask is None:
+                batch_and_time = (audio.shape[0], audio.shape[-1])
+                audio_attention_mask = torch.ones(batch_and_time, dtype=torch.long, device=audio.device)
+            audio_features = self.get_audio_features(audio, audio_attention_mask)
+        audio_embeds, token_mask = audio_features
         real_audio = audio_embeds[token_mask]  # (total tokens, D), clip by clip in order
         placeholders = int(placeholder_mask.sum())
         if placeholders != real_audio.shape[0]:
@@ -148,9 +155,11 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         input_features: torch.Tensor | None = None,
         audio_attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
         **kwargs,
     ):
-        inputs_embeds = self.embed_inputs(input_ids, input_values, input_features, audio_attention_mask)
+        if inputs_embeds is None:  # given when the caller merged audio and text itself (`embed_inputs`)
+            inputs_embeds = self.embed_inputs(input_ids, input_values, input_features, audio_attention_mask)
         position_ids = None
         if attention_mask is not None:  # left padding: count positions from each row's first real token
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)

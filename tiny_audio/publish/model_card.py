@@ -180,6 +180,7 @@ def render_model_card(
         "architecture": _architecture(config),
         "weights": _weights_sentence(config, weights),
         "results": _results_section(results, comparison),
+        "objective": _objective(recipe),
         "training": _training_section(record),
         "data_limitation": _data_limitation(recipe),
         "length_limitation": _length_limitation(recipe),
@@ -255,6 +256,28 @@ def _results_section(results: list, comparison: list) -> str:
             f"| {row.dataset_label} | {name} | {100 * row.wer:.2f}% | {rtfx} | {row.samples} | {row.date[:10]} |"
         )
     return "\n".join(lines)
+
+
+def _objective(recipe: dict | None) -> str:
+    text = (
+        "Only the projector (and the LoRA weights, if any) was trained, with the decoder's own next-token loss on the "
+        "transcript; both backbones stayed frozen."
+    )
+    training = (recipe or {}).get("training") or {}
+    if training.get("ctc_weight"):
+        first = int(training.get("ctc_only_steps") or 0)
+        start = (
+            f"The first {first:,} steps trained the projector alone with this CTC loss; after them, the"
+            if first
+            else "The"
+        )
+        text += (
+            f" Beside it, a CTC loss (weight {training['ctc_weight']}) scored each audio embedding against the "
+            "decoder's own token embeddings, teaching the projector to spell the transcript in the decoder's input "
+            "vocabulary. "
+            f"{start} decoder's loss was added."
+        )
+    return text
 
 
 def _training_section(record: TrainingRecord | None) -> str:

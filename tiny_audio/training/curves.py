@@ -23,6 +23,9 @@ def plot_curves(log_history: list[dict], path: Path) -> Path | None:
         return None
     figure, (loss_axis, wer_axis) = plt.subplots(1, 2, figsize=(11, 4))
     loss_axis.plot(train_steps, train_loss, label="train loss", alpha=0.8)
+    ctc_steps, ctc_loss = series("ctc_loss")
+    if ctc_steps:  # training.ctc_weight: the projector's CTC part, drawn on its own
+        loss_axis.plot(ctc_steps, ctc_loss, label="train CTC loss", alpha=0.8)
     if eval_steps:
         loss_axis.plot(eval_steps, eval_loss, "o-", label="eval loss")
     loss_axis.set(xlabel="step", ylabel="loss", title="Loss")

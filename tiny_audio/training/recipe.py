@@ -10,6 +10,7 @@ A recipe has four sections:
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,35 @@ import yaml
 SECTIONS = ("model", "data", "augmentation", "training")
 
 
+class RecipeLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans and floats. YAML 1.1 reads no/yes/on/off as booleans, which turned
+    `training.eval_strategy=no` (a TrainingArguments value) into False."""
+
+
+RecipeLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+# YAML 1.1 floats need a dot: without this, `training.learning_rate=1e-3` stayed the string "1e-3".
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"), list("-+0123456789.")
+)
+
+
+def parse_value(text: str) -> Any:
+    return yaml.load(text, Loader=RecipeLoader)
+
+
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Read a recipe and apply `section.key=value` overrides (values parsed as YAML: 1e-3, true, [a, b])."""
     path = Path(path)
     if not path.is_file():
         available = sorted(p.stem for p in Path("configs").glob("*.yaml")) if Path("configs").is_dir() else []
         raise FileNotFoundError(f"No recipe at {path}; recipes in configs/: {available or 'none found'}.")
-    recipe = yaml.safe_load(path.read_text()) or {}
+    recipe = parse_value(path.read_text()) or {}
     unknown = set(recipe) - set(SECTIONS)
     if unknown:
         raise ValueError(f"{path}: unknown sections {sorted(unknown)}; a recipe has {list(SECTIONS)}.")
@@ -47,4 +70,4 @@ def apply_override(recipe: dict[str, Any], override: str) -> None:
         if not isinstance(target[part], dict):
             raise ValueError(f"Override {override!r}: {part!r} is not a section of nested keys.")
         target = target[part]
-    target[keys[-1]] = yaml.safe_load(raw_value)
+    target[keys[-1]] = parse_value(raw_value)

@@ -25,6 +25,7 @@ from ..modeling_asr import ASRModel
 from ..processing_asr import ASRProcessor
 from .augment import Augmentation
 from .collator import ASRCollator, decode_example
+from .ctc import ProjectorCTC
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
 from .sources import build_training_mix, load_source
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 # TrainingArguments that tiny-audio sets itself: the collator needs the raw columns, and labels are named "labels".
 FIXED_ARGUMENTS = {"remove_unused_columns": False, "label_names": ["labels"]}
-OUR_TRAINING_KEYS = ("encoder_cache", "backbone_dtype", "init_from")
+OUR_TRAINING_KEYS = ("encoder_cache", "backbone_dtype", "init_from", "ctc_weight", "ctc_only_steps")
 
 
 class ASRTrainer(Trainer):
@@ -43,9 +44,43 @@ class ASRTrainer(Trainer):
     instruction, without augmentation.
     """
 
-    def __init__(self, *args, eval_collator: ASRCollator, **kwargs):
+    def __init__(self, *args, eval_collator: ASRCollator, ctc_weight: float = 0.0, ctc_only_steps: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.eval_collator = eval_collator
+        self.ctc_weight, self.ctc_only_steps = float(ctc_weight), int(ctc_only_steps)
+        if self.ctc_only_steps and not self.ctc_weight:
+            raise ValueError("training.ctc_only_steps needs training.ctc_weight > 0 (the loss those steps train).")
+        self.ctc = None
+        if self.ctc_weight:
+            model = self.accelerator.unwrap_model(self.model)
+            self.ctc = ProjectorCTC(model.get_input_embeddings().weight, eval_collator.processor.tokenizer.eos_token_id)
+        self._ctc_losses: list[float] = []
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """The decoder's loss, plus `ctc_weight` x the projector's CTC loss (tiny_audio.training.ctc); during the
+        first `ctc_only_steps` optimizer steps the CTC loss alone, without running the decoder."""
+        if self.ctc is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        unwrapped = self.accelerator.unwrap_model(model)
+        audio = inputs["input_features"] if "input_features" in inputs else inputs["input_values"]
+        audio_features = unwrapped.get_audio_features(audio, inputs["audio_attention_mask"])
+        ctc_loss = self.ctc(*audio_features, inputs["labels"])
+        self._ctc_losses.append(float(ctc_loss))
+        if self.state.global_step < self.ctc_only_steps:
+            return (ctc_loss, None) if return_outputs else ctc_loss
+        inputs_embeds = unwrapped.embed_inputs(inputs["input_ids"], audio_features=audio_features)
+        decoder_inputs = {k: inputs[k] for k in ("input_ids", "attention_mask", "labels")}
+        lm_loss, outputs = super().compute_loss(
+            model, {**decoder_inputs, "inputs_embeds": inputs_embeds}, True, num_items_in_batch
+        )
+        loss = lm_loss + self.ctc_weight * ctc_loss
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        if self._ctc_losses and "loss" in logs:  # the CTC part of the training loss, averaged since the last log
+            logs["ctc_loss"] = float(np.mean(self._ctc_losses))
+            self._ctc_losses.clear()
+        super().log(logs, *args, **kwargs)
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
         from ..evaluation.scoring import score
@@ -162,6 +197,8 @@ def train(recipe: dict[str, Any]) -> Path:
         callbacks=callbacks,
         eval_dataset=load_eval_examples(data.get("eval"), seed=args.seed) or None,
         eval_collator=ASRCollator(processor, instruction, None, **bounds),
+        ctc_weight=recipe["training"].get("ctc_weight", 0.0),
+        ctc_only_steps=recipe["training"].get("ctc_only_steps", 0),
     )
     last_checkpoint = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
     if last_checkpoint:
