@@ -250,6 +250,8 @@ def test_ctc_only_steps_train_the_projector_and_leave_the_decoder_alone(tmp_path
     assert process.returncode == 0, log[-3000:]
     state = json.loads((tmp_path / "run" / "checkpoint-3" / "trainer_state.json").read_text())
     assert all(entry["ctc_loss"] == entry["loss"] for entry in state["log_history"] if "loss" in entry)
+    summary = json.loads((tmp_path / "run" / "model" / "training_summary.json").read_text())
+    assert 0 <= summary["final_eval"]["eval_ctc_wer"]  # evaluation also reads the projector's own CTC path
     trained = ASRModel.from_pretrained(tmp_path / "run" / "model").trained_state_dict()
     lora_up = [tensor for name, tensor in trained.items() if "lora_B" in name]
     assert lora_up and all(torch.count_nonzero(tensor) == 0 for tensor in lora_up)  # LoRA B starts at zero

@@ -32,7 +32,12 @@ def plot_curves(log_history: list[dict], path: Path) -> Path | None:
     loss_axis.legend()
     loss_axis.grid(alpha=0.3)
     if wer_steps:
-        wer_axis.plot(wer_steps, [100 * value for value in wer], "o-", color="tab:red")
+        wer_axis.plot(wer_steps, [100 * value for value in wer], "o-", color="tab:red", label="model (decoder)")
+    ctc_wer_steps, ctc_wer = series("eval_ctc_wer")
+    if ctc_wer_steps:  # training.ctc_weight: the projector's own best CTC path, read as text
+        percent = [100 * value for value in ctc_wer]
+        wer_axis.plot(ctc_wer_steps, percent, "s--", color="tab:orange", label="projector CTC")
+        wer_axis.legend()
     wer_axis.set(xlabel="step", ylabel="WER (%)", title="Eval word error rate")
     wer_axis.grid(alpha=0.3)
     figure.tight_layout()

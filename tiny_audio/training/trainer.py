@@ -88,7 +88,7 @@ class ASRTrainer(Trainer):
         model, processor = self.model, self.eval_collator.processor
         was_training = model.training
         model.eval()
-        start, losses, hypotheses = time.perf_counter(), [], []
+        start, losses, hypotheses, ctc_hypotheses = time.perf_counter(), [], [], []
         batch_size = self.args.per_device_eval_batch_size
         with torch.no_grad():
             for first in range(0, len(self.eval_dataset), batch_size):
@@ -98,12 +98,18 @@ class ASRTrainer(Trainer):
                 losses.append(float(model(**batch).loss))
                 prompt = processor(audio=clips, instruction=self.eval_collator.instruction).to(model.device)
                 hypotheses += processor.batch_decode(model.generate(**prompt))
-        result = score([text for _, text in self.eval_dataset], hypotheses)
+                if self.ctc is not None:  # what the projector alone spells (its best CTC path)
+                    audio = prompt["input_features"] if "input_features" in prompt else prompt["input_values"]
+                    features = model.get_audio_features(audio, prompt["audio_attention_mask"])
+                    ctc_hypotheses += processor.batch_decode(self.ctc.greedy_decode(*features))
+        references = [text for _, text in self.eval_dataset]
         metrics = {
             f"{metric_key_prefix}_loss": float(np.mean(losses)),
-            f"{metric_key_prefix}_wer": result.wer,
+            f"{metric_key_prefix}_wer": score(references, hypotheses).wer,
             f"{metric_key_prefix}_runtime": time.perf_counter() - start,
         }
+        if ctc_hypotheses:
+            metrics[f"{metric_key_prefix}_ctc_wer"] = score(references, ctc_hypotheses).wer
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         plot_curves(self.state.log_history, Path(self.args.output_dir) / "curves.png")
