@@ -350,3 +350,17 @@ def test_push_script_routes_to_the_push_command(monkeypatch, capsys):
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
     assert "--self-contained" in help_text and "--dry-run" in help_text and "--verify" in help_text
+
+
+def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctc_objective():
+    from tiny_audio.publish.model_card import TrainingRecord, _objective, _training_section
+
+    earlier = {"global_step": 2800, "samples_seen": 22400, "wall_seconds_this_run": 3737.3, "recipe": {}}
+    recipe = {"training": {"init_from": "runs/default/model", "ctc_weight": 1.0, "ctc_only_steps": 0}}
+    summary = {"global_step": 800, "recipe": recipe, "warm_start": {"from": "runs/default/model", "summary": earlier}}
+    section = _training_section(TrainingRecord.from_summary(summary))
+    assert "- Optimizer steps: 800" in section
+    assert "earlier run (`runs/default/model`: 2,800 steps, 22,400 samples, 62.3 min" in section
+    assert "CTC loss (weight 1.0)" in _objective(recipe) and "first" not in _objective(recipe)
+    assert "The first 2,000 steps" in _objective({"training": {"ctc_weight": 1, "ctc_only_steps": 2000}})
+    assert "CTC" not in _objective({"training": {}})

@@ -39,12 +39,17 @@ class TrainingRecord:
     eval_wer: float | None = None  # fraction
     eval_loss: float | None = None
     epoch: float | None = None
+    warm_start: TrainingRecord | None = None  # the earlier run whose trained weights this one started from
+    warm_start_from: str | None = None
 
     @classmethod
     def from_summary(cls, summary: dict) -> TrainingRecord:
         final = summary.get("final_eval") or {}
         resumed = summary.get("resumed_from")
+        earlier = summary.get("warm_start") or {}
         return cls(
+            warm_start=cls.from_summary(earlier["summary"]) if earlier.get("summary") else None,
+            warm_start_from=Path(earlier["from"]).as_posix() if earlier.get("from") else None,
             source="training_summary.json",
             recipe=drop_secrets(summary.get("recipe")),
             global_step=summary.get("global_step"),
@@ -299,6 +304,21 @@ def _training_section(record: TrainingRecord | None) -> str:
         wer = f"WER {100 * record.eval_wer:.2f}%" if record.eval_wer is not None else ""
         loss = f"loss {record.eval_loss:.4f}" if record.eval_loss is not None else ""
         facts.append(f"- Held-out evaluation at the end of training: {', '.join(p for p in (wer, loss) if p)}")
+    if record.warm_start_from:
+        earlier = record.warm_start
+        if earlier is None:
+            facts.append(f"- Started from the trained weights of `{record.warm_start_from}` (no record of that run)")
+        else:
+            earlier_facts = [f"{earlier.global_step:,} steps" if earlier.global_step is not None else None]
+            if earlier.samples_seen is not None:
+                earlier_facts.append(f"{earlier.samples_seen:,} samples")
+            if earlier.wall_seconds is not None:
+                earlier_facts.append(_duration(earlier.wall_seconds))
+            summary = ", ".join(fact for fact in earlier_facts if fact)
+            facts.append(
+                f"- Started from the trained weights of an earlier run (`{record.warm_start_from}`: {summary}; its "
+                "recipe is under `warm_start` in `training_summary.json`); the figures above are this run's alone"
+            )
     recipe = record.recipe
     if recipe:
         sources = ((recipe.get("data") or {}).get("train")) or []

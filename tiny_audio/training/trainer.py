@@ -145,6 +145,16 @@ def warm_start(model: ASRModel, saved_model: str | Path) -> None:
     logger.info("warm start from %s", saved_model)
 
 
+def warm_start_record(saved_model: str | Path) -> dict[str, Any]:
+    """Where a warm-started run's weights came from, with that run's own summary (steps, samples, time, recipe)
+    when it has one, so the final model's record covers its whole training."""
+    record: dict[str, Any] = {"from": str(saved_model)}
+    earlier = Path(saved_model) / "training_summary.json"
+    if earlier.is_file():
+        record["summary"] = json.loads(earlier.read_text())
+    return record
+
+
 def load_eval_examples(spec: dict[str, Any] | None, seed: int) -> list[tuple[np.ndarray, str]]:
     """The held-out clips used for WER during training, decoded once."""
     if not spec:
@@ -233,6 +243,8 @@ def train(recipe: dict[str, Any]) -> Path:
     }
     if cache is not None:
         summary["encoder_cache"] = {"hits": cache.hits, "misses": cache.misses}
+    if recipe["training"].get("init_from"):
+        summary["warm_start"] = warm_start_record(recipe["training"]["init_from"])
     (model_dir / "training_summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
     plot_curves(trainer.state.log_history, Path(args.output_dir) / "curves.png")
     if args.push_to_hub:  # the final model with its full card; only changed files are uploaded
