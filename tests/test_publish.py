@@ -362,5 +362,6 @@ def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctc_objective():
     assert "- Optimizer steps: 800" in section
     assert "earlier run (`runs/default/model`: 2,800 steps, 22,400 samples, 62.3 min" in section
     assert "CTC loss (weight 1.0)" in _objective(recipe) and "first" not in _objective(recipe)
-    assert "The first 2,000 steps" in _objective({"training": {"ctc_weight": 1, "ctc_only_steps": 2000}})
+    warm_up = {"training": {"ctc_weight": 1, "ctc_only_steps": 2000}}
+    assert "The first 2,000 steps trained the projector" in _objective(warm_up)
     assert "CTC" not in _objective({"training": {}})

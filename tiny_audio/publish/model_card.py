@@ -271,17 +271,13 @@ def _objective(recipe: dict | None) -> str:
     training = (recipe or {}).get("training") or {}
     if training.get("ctc_weight"):
         first = int(training.get("ctc_only_steps") or 0)
-        start = (
-            f"The first {first:,} steps trained the projector alone with this CTC loss; after them, the"
-            if first
-            else "The"
-        )
         text += (
             f" Beside it, a CTC loss (weight {training['ctc_weight']}) scored each audio embedding against the "
             "decoder's own token embeddings, teaching the projector to spell the transcript in the decoder's input "
-            "vocabulary. "
-            f"{start} decoder's loss was added."
+            "vocabulary."
         )
+        if first:
+            text += f" The first {first:,} steps trained the projector with this CTC loss alone (no decoder pass)."
     return text
 
 
