@@ -267,3 +267,18 @@ def test_recipe_values_follow_yaml_1_2():
     assert parse_value("no") == "no" and parse_value("off") == "off"  # TrainingArguments strategies stay strings
     assert parse_value("true") is True and parse_value("False") is False
     assert parse_value("1e-3") == 0.001 and parse_value("3.0e-4") == 0.0003 and parse_value("7") == 7
+
+
+def test_encoder_cache_takes_bfloat16_inputs():
+    """training.backbone_dtype=bfloat16 hands the cache bf16 features, which numpy (the row hash) cannot read."""
+    cache = EncoderCache()
+    audio = torch.randn(2, 80, 30).to(torch.bfloat16)
+    mask, frames = torch.ones(2, 30, dtype=torch.long), torch.tensor([15, 15])
+
+    def encode(features, feature_mask, frame_lengths):
+        return features[:, :4, :15].transpose(1, 2).float()  # (B, 15 frames, 4)
+
+    first = cache.encode(audio, mask, frames, encode)
+    second = cache.encode(audio, mask, frames, encode)
+    assert cache.misses == 2 and cache.hits == 2
+    torch.testing.assert_close(second, first, atol=1e-2, rtol=1e-2)  # cached in float16

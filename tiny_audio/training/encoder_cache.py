@@ -57,5 +57,5 @@ class EncoderCache:
 
 
 def _row_key(features: torch.Tensor, length: int) -> bytes:
-    real = features[..., :length].contiguous().cpu().numpy()
+    real = features[..., :length].float().contiguous().cpu().numpy()  # numpy has no bfloat16 (backbone_dtype)
     return hashlib.blake2b(real.tobytes(), digest_size=16).digest() + length.to_bytes(4, "little")

@@ -222,11 +222,23 @@ def train(recipe: dict[str, Any]) -> Path:
     output = trainer.train(resume_from_checkpoint=last_checkpoint)
     final_metrics = trainer.evaluate() if trainer.eval_dataset else {}
     model_dir = Path(args.output_dir) / "model"
-    if not trainer.is_world_process_zero():  # one process writes; the others are done
-        return model_dir
+    if trainer.is_world_process_zero():  # one process writes
+        run = {"started": started, "resumed_from": last_checkpoint, "final_eval": final_metrics}
+        save_final_model(trainer, recipe, model_dir, output.training_loss, run)
+    # Every process waits for the writer, then leaves the process group: a rank that exited while another still
+    # worked was killed at exit by the group's background thread ("terminate called without an active exception").
+    trainer.accelerator.wait_for_everyone()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    return model_dir
+
+
+def save_final_model(trainer: ASRTrainer, recipe: dict[str, Any], model_dir: Path, train_loss: float, run: dict):
+    """Model, processor, `training_summary.json` and curves of a finished run; the final Hub push if asked."""
+    args, model = trainer.args, trainer.model
     cache, model.encoder_cache = model.encoder_cache, None
     model.save_pretrained(model_dir)
-    processor.save_pretrained(model_dir)
+    trainer.processing_class.save_pretrained(model_dir)
     summary = {
         "recipe": recipe,
         "global_step": trainer.state.global_step,
@@ -235,10 +247,10 @@ def train(recipe: dict[str, Any]) -> Path:
         * args.train_batch_size
         * args.gradient_accumulation_steps
         * args.world_size,
-        "train_loss": output.training_loss,
-        "wall_seconds_this_run": round(time.time() - started, 1),
-        "resumed_from": last_checkpoint,
-        "final_eval": final_metrics,
+        "train_loss": train_loss,
+        "wall_seconds_this_run": round(time.time() - run["started"], 1),
+        "resumed_from": run["resumed_from"],
+        "final_eval": run["final_eval"],
         "skipped_samples": trainer.data_collator.skipped,
     }
     if cache is not None:
@@ -252,7 +264,6 @@ def train(recipe: dict[str, Any]) -> Path:
 
         trainer._finish_current_push()
         push(model_dir, trainer.hub_model_id, revision=args.hub_revision, private=bool(args.hub_private_repo))
-    return model_dir
 
 
 def _jsonable(value: Any) -> Any:
