@@ -51,6 +51,9 @@ class ASRTrainer(Trainer):
         if self.ctc_only_steps and not self.ctc_weight:
             raise ValueError("training.ctc_only_steps needs training.ctc_weight > 0 (the loss those steps train).")
         self.ctc = None
+        if self.ctc_weight and self.args.world_size > 1:
+            # The CTC loss runs the projector outside the DDP wrapper's forward, so gradients would not be averaged.
+            raise ValueError("training.ctc_weight works with one process for now; launch a single process.")
         if self.ctc_weight:
             model = self.accelerator.unwrap_model(self.model)
             self.ctc = ProjectorCTC(model.get_input_embeddings().weight, eval_collator.processor.tokenizer.eos_token_id)
@@ -65,7 +68,7 @@ class ASRTrainer(Trainer):
         audio = inputs["input_features"] if "input_features" in inputs else inputs["input_values"]
         audio_features = unwrapped.get_audio_features(audio, inputs["audio_attention_mask"])
         ctc_loss = self.ctc(*audio_features, inputs["labels"])
-        self._ctc_losses.append(float(ctc_loss))
+        self._ctc_losses.append(float(ctc_loss.detach()))
         if self.state.global_step < self.ctc_only_steps:
             return (ctc_loss, None) if return_outputs else ctc_loss
         inputs_embeds = unwrapped.embed_inputs(inputs["input_ids"], audio_features=audio_features)
