@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from tiny_audio.training.collator import ASRCollator, decode_example
+from tiny_audio.training.collator import ASRCollator, batch_audio, decode_example
 from tiny_audio.training.ctc import ProjectorCTC
 from tiny_audio.training.encoder_cache import EncoderCache
 from tiny_audio.training.recipe import load_recipe
@@ -45,7 +45,7 @@ def main() -> None:
         return model(**batch).loss
 
     def ctc_step(batch) -> torch.Tensor:
-        return ctc(*model.get_audio_features(batch["input_features"], batch["audio_attention_mask"]), batch["labels"])
+        return ctc(*model.get_audio_features(batch_audio(batch), batch["audio_attention_mask"]), batch["labels"])
 
     print("| step | encoder cache | " + " | ".join(f"epoch {e + 1} s/step" for e in range(args.epochs)) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in range(args.epochs)) + " |")

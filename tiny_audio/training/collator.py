@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..audio_input import SAMPLING_RATE, check_waveform
 from ..processing_asr import ASRProcessor
@@ -19,6 +20,11 @@ def decode_example(audio: dict[str, Any]) -> np.ndarray:
     from ..data import decode_audio  # soundfile + soxr: faster than the pipeline's stdlib/ffmpeg path
 
     return decode_audio(audio)
+
+
+def batch_audio(batch) -> torch.Tensor:
+    """A processor batch's audio tensor: log-mel `input_features` (Whisper) or waveform `input_values`."""
+    return batch["input_features"] if "input_features" in batch else batch["input_values"]
 
 
 class ASRCollator:

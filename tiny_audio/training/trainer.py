@@ -24,7 +24,7 @@ from ..configuration_asr import ASRConfig
 from ..modeling_asr import ASRModel
 from ..processing_asr import ASRProcessor
 from .augment import Augmentation
-from .collator import ASRCollator, decode_example
+from .collator import ASRCollator, batch_audio, decode_example
 from .ctc import ProjectorCTC
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
@@ -50,10 +50,10 @@ class ASRTrainer(Trainer):
         self.ctc_weight, self.ctc_only_steps = float(ctc_weight), int(ctc_only_steps)
         if self.ctc_only_steps and not self.ctc_weight:
             raise ValueError("training.ctc_only_steps needs training.ctc_weight > 0 (the loss those steps train).")
-        self.ctc = None
         if self.ctc_weight and self.args.world_size > 1:
             # The CTC loss runs the projector outside the DDP wrapper's forward, so gradients would not be averaged.
             raise ValueError("training.ctc_weight works with one process for now; launch a single process.")
+        self.ctc = None
         if self.ctc_weight:
             model = self.accelerator.unwrap_model(self.model)
             self.ctc = ProjectorCTC(model.get_input_embeddings().weight, eval_collator.processor.tokenizer.eos_token_id)
@@ -65,8 +65,7 @@ class ASRTrainer(Trainer):
         if self.ctc is None:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         unwrapped = self.accelerator.unwrap_model(model)
-        audio = inputs["input_features"] if "input_features" in inputs else inputs["input_values"]
-        audio_features = unwrapped.get_audio_features(audio, inputs["audio_attention_mask"])
+        audio_features = unwrapped.get_audio_features(batch_audio(inputs), inputs["audio_attention_mask"])
         ctc_loss = self.ctc(*audio_features, inputs["labels"])
         self._ctc_losses.append(float(ctc_loss.detach()))
         if self.state.global_step < self.ctc_only_steps:
@@ -102,8 +101,7 @@ class ASRTrainer(Trainer):
                 prompt = processor(audio=clips, instruction=self.eval_collator.instruction).to(model.device)
                 hypotheses += processor.batch_decode(model.generate(**prompt))
                 if self.ctc is not None:  # what the projector alone spells (its best CTC path)
-                    audio = prompt["input_features"] if "input_features" in prompt else prompt["input_values"]
-                    features = model.get_audio_features(audio, prompt["audio_attention_mask"])
+                    features = model.get_audio_features(batch_audio(prompt), prompt["audio_attention_mask"])
                     ctc_hypotheses += processor.batch_decode(self.ctc.greedy_decode(*features))
         references = [text for _, text in self.eval_dataset]
         metrics = {
