@@ -28,7 +28,7 @@ from tiny_audio.training.collator import ASRCollator
 from tiny_audio.training.encoder_cache import EncoderCache
 from tiny_audio.training.nonspeech import nonspeech_clip
 from tiny_audio.training.recipe import load_recipe
-from tiny_audio.training.sources import AUDIO, AUDIO_STRUCT, nonspeech_dataset
+from tiny_audio.training.sources import AUDIO, AUDIO_STRUCT, build_training_mix, nonspeech_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ["hello", "hi there", "good day", "yes"]
@@ -36,14 +36,17 @@ WORDS = ["hello", "hi there", "good day", "yes"]
 
 def write_parquet_corpus(directory: Path, count: int = 16) -> Path:
     """A small local dataset in the corpus layout: tones as audio, a few fixed words as text."""
-    rows = {"audio": [], "text": []}
+    rows = {"audio": [], "text": [], "duration": []}
     for index in range(count):
         buffer = io.BytesIO()
         clip = tiny_backbones.tone(0.5 + 0.1 * (index % 4), 200 + 150 * (index % 4), seed=index)
         soundfile.write(buffer, clip, 16_000, format="FLAC")
         rows["audio"].append({"bytes": buffer.getvalue(), "path": f"clip{index}.flac"})
         rows["text"].append(WORDS[index % 4])
-    features = datasets.Features({"audio": AUDIO_STRUCT, "text": datasets.Value("string")})
+        rows["duration"].append(len(clip) / 16_000)
+    features = datasets.Features(
+        {"audio": AUDIO_STRUCT, "text": datasets.Value("string"), "duration": datasets.Value("float32")}
+    )
     directory.mkdir(parents=True, exist_ok=True)
     dataset = datasets.Dataset.from_dict(rows, features=features).cast_column("audio", AUDIO)
     dataset.to_parquet(str(directory / "train.parquet"))
@@ -122,7 +125,10 @@ def test_every_recipe_is_complete_and_valid(recipe_path):
 
 
 def test_training_runs_evaluates_saves_and_resumes_after_a_kill(tmp_path, backbone_paths):
-    recipe = tiny_recipe(tmp_path, backbone_paths)
+    # Length-grouped batches, as in the default recipe: the resumed run must replay the same sampler.
+    recipe = tiny_recipe(
+        tmp_path, backbone_paths, train_sampling_strategy="group_by_length", length_column_name="duration"
+    )
     run_dir = tmp_path / "run"
     first = run_train(recipe)
     deadline = time.time() + 300
@@ -282,3 +288,29 @@ def test_encoder_cache_takes_bfloat16_inputs():
     second = cache.encode(audio, mask, frames, encode)
     assert cache.misses == 2 and cache.hits == 2
     torch.testing.assert_close(second, first, atol=1e-2, rtol=1e-2)  # cached in float16
+
+
+def test_training_mix_records_every_clips_length_for_length_grouped_batches(tmp_path):
+    corpus = write_parquet_corpus(tmp_path / "corpus", count=8)
+    mix = build_training_mix({"train": [{"parquet": str(corpus)}], "nonspeech_fraction": 0.2}, seed=0)
+    assert len(mix) == 10 and mix[-1]["text"] == ""  # 8 speech clips + 2 non-speech
+    for row in mix:  # the sampler sorts by this column: it must be each clip's real length
+        audio = soundfile.read(io.BytesIO(row["audio"]["bytes"]))[0]
+        assert row["duration"] == pytest.approx(len(audio) / 16_000, abs=1e-3)
+
+
+def test_length_grouped_batches_need_a_length_column(tmp_path):
+    from transformers import TrainingArguments
+
+    from tiny_audio.training.trainer import check_length_column
+
+    corpus = write_parquet_corpus(tmp_path / "corpus", count=4)
+    without = datasets.load_dataset("parquet", data_files=str(corpus), split="train").remove_columns("duration")
+    mix = build_training_mix({"train": [{"parquet": str(corpus)}, {"parquet": str(corpus)}]}, seed=0)
+    grouped = TrainingArguments(
+        str(tmp_path), train_sampling_strategy="group_by_length", length_column_name="duration", use_cpu=True
+    )
+    check_length_column(mix, grouped)  # both sources record duration: accepted
+    with pytest.raises(ValueError, match="needs a 'duration' column"):
+        check_length_column(without, grouped)
+    check_length_column(without, TrainingArguments(str(tmp_path), use_cpu=True))  # random order needs no lengths

@@ -83,9 +83,8 @@ def filter_examples(dataset, min_seconds: float, max_seconds: float, max_words: 
     dataset = dataset.filter(
         lambda text: bool(text and text.strip()) and len(text.split()) <= max_words, input_columns=["text"]
     )
-    if "duration" in (dataset.column_names or []):
+    if "duration" in (dataset.column_names or []):  # kept: length-grouped batches read it (length_column_name)
         dataset = dataset.filter(lambda d: min_seconds <= d <= max_seconds, input_columns=["duration"])
-        dataset = dataset.remove_columns("duration")
     return dataset
 
 
@@ -97,14 +96,25 @@ def nonspeech_dataset(count: int, seed: int) -> datasets.Dataset:
 
     from .nonspeech import nonspeech_clip
 
-    audio = []
+    audio, durations = [], []
     for index in range(count):
+        clip = nonspeech_clip(seed * 1_000_003 + index)
         buffer = io.BytesIO()
-        soundfile.write(buffer, nonspeech_clip(seed * 1_000_003 + index), 16_000, format="FLAC")
+        soundfile.write(buffer, clip, 16_000, format="FLAC")
         audio.append({"bytes": buffer.getvalue(), "path": f"nonspeech-{seed}-{index}.flac"})
-    features = datasets.Features({"audio": AUDIO_STRUCT, "text": datasets.Value("string")})
-    dataset = datasets.Dataset.from_dict({"audio": audio, "text": [""] * count}, features=features)
+        durations.append(len(clip) / 16_000)
+    features = datasets.Features(
+        {"audio": AUDIO_STRUCT, "text": datasets.Value("string"), "duration": datasets.Value("float32")}
+    )
+    dataset = datasets.Dataset.from_dict({"audio": audio, "text": [""] * count, "duration": durations}, features)
     return dataset.cast_column("audio", AUDIO)
+
+
+def _common_columns(parts: list) -> list:
+    """Drop `duration` unless every part has it: interleaving and concatenating need one set of columns."""
+    if all("duration" in (part.column_names or []) for part in parts):
+        return parts
+    return [part.remove_columns("duration") if "duration" in (part.column_names or []) else part for part in parts]
 
 
 def build_training_mix(data: dict[str, Any], seed: int):
@@ -114,6 +124,7 @@ def build_training_mix(data: dict[str, Any], seed: int):
         raise ValueError("data.train lists no sources; see tiny_audio/training/sources.py for the accepted forms.")
     min_seconds, max_seconds = data.get("min_seconds", 0.3), data.get("max_seconds", 30.0)
     parts = [filter_examples(load_source(spec), min_seconds, max_seconds, data.get("max_words", 200)) for spec in specs]
+    parts = _common_columns(parts)
     weights = [float(spec.get("weight", 1.0)) for spec in specs]
     streaming = any(isinstance(part, datasets.IterableDataset) for part in parts)
     if streaming:
@@ -129,10 +140,10 @@ def build_training_mix(data: dict[str, Any], seed: int):
     if share > 0 and streaming:  # endless streams: a fixed pool of clips, drawn with probability `share`
         pool = nonspeech_dataset(int(data.get("nonspeech_pool", 2000)), seed).to_iterable_dataset()
         mix = datasets.interleave_datasets(
-            [mix, pool], [1 - share, share], seed=seed, stopping_strategy="all_exhausted"
+            _common_columns([mix, pool]), [1 - share, share], seed=seed, stopping_strategy="all_exhausted"
         )
     elif share > 0:
         count = max(1, round(len(mix) * share / (1 - share)))
-        mix = datasets.concatenate_datasets([mix, nonspeech_dataset(count, seed)])
+        mix = datasets.concatenate_datasets(_common_columns([mix, nonspeech_dataset(count, seed)]))
         logger.info("training mix: %d speech + %d non-speech examples", len(mix) - count, count)
     return mix

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 import torch
 from transformers import Trainer, TrainingArguments
@@ -120,6 +121,19 @@ class ASRTrainer(Trainer):
         return metrics
 
 
+def check_length_column(train_dataset, args: TrainingArguments) -> None:
+    """Length-grouped batches (less padding: about 1.4x fewer decoder positions on the synthetic corpus) need each
+    clip's length up front; without the column the Trainer would decode every clip of the dataset to measure it."""
+    if args.train_sampling_strategy != "group_by_length" or not isinstance(train_dataset, datasets.Dataset):
+        return  # streamed mixes are read in their own order (the Trainer says so)
+    if args.length_column_name not in train_dataset.column_names:
+        raise ValueError(
+            f"training.train_sampling_strategy=group_by_length needs a {args.length_column_name!r} column (seconds) in "
+            f"every training source; the mix has {train_dataset.column_names}. Local corpora from `tiny-audio data "
+            "synth` record `duration` (set training.length_column_name=duration), or use the default 'random'."
+        )
+
+
 def build_model(model_section: dict[str, Any], backbone_dtype: str | None = None) -> tuple[ASRModel, ASRProcessor]:
     """Model and processor for a recipe's model section. `backbone_dtype` ("bfloat16", ...) loads the frozen backbones
     in that type; the projector and LoRA weights stay float32 (on a CPU this ran a step 6x faster than autocast,
@@ -205,10 +219,12 @@ def train(recipe: dict[str, Any]) -> Path:
         from ..publish.callback import HubRepoCallback
 
         callbacks = [HubRepoCallback(recipe)]
+    train_dataset = build_training_mix(data, seed=args.seed)
+    check_length_column(train_dataset, args)
     trainer = ASRTrainer(
         model=model,
         args=args,
-        train_dataset=build_training_mix(data, seed=args.seed),
+        train_dataset=train_dataset,
         data_collator=ASRCollator(processor, instruction, augmentation, seed=args.seed, **bounds),
         processing_class=processor,  # checkpoints then hold the processor too: each is a loadable model directory
         callbacks=callbacks,
