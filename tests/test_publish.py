@@ -362,6 +362,15 @@ def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctc_objective():
     assert "- Optimizer steps: 800" in section
     assert "earlier run (`runs/default/model`: 2,800 steps, 22,400 samples, 62.3 min" in section
     assert "CTC loss (weight 1.0)" in _objective(recipe) and "first" not in _objective(recipe)
+    assert "All 2 runs" not in section  # this run's samples and time are unknown: no total
+    # A chain of three runs: each earlier run is named, then the cost of all of them together.
+    middle = {**summary, "samples_seen": 6400, "wall_seconds_this_run": 2868.0}
+    newest = {"global_step": 2200, "samples_seen": 17600, "wall_seconds_this_run": 6000.0, "recipe": recipe}
+    newest["warm_start"] = {"from": "tiny_audio/default_model", "summary": middle}
+    section = _training_section(TrainingRecord.from_summary(newest))
+    assert "Started from the trained weights of an earlier run (`tiny_audio/default_model`: 800 steps" in section
+    assert "That run started from an earlier run (`runs/default/model`: 2,800 steps" in section
+    assert "All 3 runs together: 5,800 steps, 46,400 samples, 3.5 h" in section
     warm_up = {"training": {"ctc_weight": 1, "ctc_only_steps": 2000}}
     assert "The first 2,000 steps trained the projector" in _objective(warm_up)
     assert "CTC" not in _objective({"training": {}})

@@ -300,21 +300,7 @@ def _training_section(record: TrainingRecord | None) -> str:
         wer = f"WER {100 * record.eval_wer:.2f}%" if record.eval_wer is not None else ""
         loss = f"loss {record.eval_loss:.4f}" if record.eval_loss is not None else ""
         facts.append(f"- Held-out evaluation at the end of training: {', '.join(p for p in (wer, loss) if p)}")
-    if record.warm_start_from:
-        earlier = record.warm_start
-        if earlier is None:
-            facts.append(f"- Started from the trained weights of `{record.warm_start_from}` (no record of that run)")
-        else:
-            earlier_facts = [f"{earlier.global_step:,} steps" if earlier.global_step is not None else None]
-            if earlier.samples_seen is not None:
-                earlier_facts.append(f"{earlier.samples_seen:,} samples")
-            if earlier.wall_seconds is not None:
-                earlier_facts.append(_duration(earlier.wall_seconds))
-            summary = ", ".join(fact for fact in earlier_facts if fact)
-            facts.append(
-                f"- Started from the trained weights of an earlier run (`{record.warm_start_from}`: {summary}; its "
-                "recipe is under `warm_start` in `training_summary.json`); the figures above are this run's alone"
-            )
+    facts += _warm_start_facts(record)
     recipe = record.recipe
     if recipe:
         sources = ((recipe.get("data") or {}).get("train")) or []
@@ -349,6 +335,35 @@ def human_size(num_bytes: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"
+
+
+def _warm_start_facts(record: TrainingRecord) -> list[str]:
+    """One line per earlier run of the warm-start chain (newest first), then the whole chain's cost."""
+    facts, runs, current = [], [record], record
+    while current.warm_start_from:
+        lead = "Started from the trained weights of" if current is record else "That run started from"
+        earlier = current.warm_start
+        if earlier is None:
+            facts.append(f"- {lead} `{current.warm_start_from}` (no record of that run)")
+            break
+        figures = [f"{earlier.global_step:,} steps" if earlier.global_step is not None else None]
+        figures.append(f"{earlier.samples_seen:,} samples" if earlier.samples_seen is not None else None)
+        figures.append(_duration(earlier.wall_seconds) if earlier.wall_seconds is not None else None)
+        facts.append(f"- {lead} an earlier run (`{current.warm_start_from}`: {', '.join(f for f in figures if f)})")
+        runs.append(earlier)
+        current = earlier
+    if len(runs) == 1:
+        return facts
+    facts.append(
+        "- The figures above are this run's alone; the earlier runs' recipes are under `warm_start` in "
+        "`training_summary.json`"
+    )
+    if all(None not in (run.global_step, run.samples_seen, run.wall_seconds) for run in runs):
+        facts.append(
+            f"- All {len(runs)} runs together: {sum(run.global_step for run in runs):,} steps, "
+            f"{sum(run.samples_seen for run in runs):,} samples, {_duration(sum(run.wall_seconds for run in runs))}"
+        )
+    return facts
 
 
 def _duration(seconds: float) -> str:
