@@ -314,3 +314,28 @@ def test_length_grouped_batches_need_a_length_column(tmp_path):
     with pytest.raises(ValueError, match="needs a 'duration' column"):
         check_length_column(without, grouped)
     check_length_column(without, TrainingArguments(str(tmp_path), use_cpu=True))  # random order needs no lengths
+
+
+def test_warm_start_can_add_encoder_lora_which_starts_as_the_identity(tmp_path, backbone_paths):
+    from tiny_audio.training.trainer import warm_start
+
+    saved, _ = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"], decoder_lora=LORA)
+    with torch.no_grad():  # trained-looking decoder LoRA, so that loading it is visible
+        for name, parameter in saved.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_()
+    saved.save_pretrained(tmp_path / "saved")
+    encoder_lora = {"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": ["q_proj", "k_proj"]}
+    model, _ = tiny_backbones.build_model(
+        backbone_paths["whisper"], backbone_paths["llama"], encoder_lora=encoder_lora, decoder_lora=LORA
+    )
+    warm_start(model, tmp_path / "saved")
+    state = model.state_dict()
+    for name, tensor in saved.trained_state_dict().items():
+        torch.testing.assert_close(state[name], tensor, msg=name)
+    new = [name for name in state if name.startswith("encoder.") and "lora_B" in name]
+    assert new and all(not state[name].any() for name in new)
+    # A saved model with encoder LoRA does not fit a recipe without it: that stays an error.
+    model.save_pretrained(tmp_path / "with-encoder-lora")
+    with pytest.raises(ValueError, match="unexpected"):
+        warm_start(saved, tmp_path / "with-encoder-lora")

@@ -148,7 +148,8 @@ def build_model(model_section: dict[str, Any], backbone_dtype: str | None = None
 
 def warm_start(model: ASRModel, saved_model: str | Path) -> None:
     """Load the projector / LoRA weights of a saved tiny-audio model (a directory) into `model`; the optimizer and
-    schedule start fresh. The architecture must match (same recipe model section)."""
+    schedule start fresh. The architecture must match (same recipe model section), except that the recipe may add
+    LoRA to a backbone the saved model had none on: a new adapter starts as the identity (its B matrix is zero)."""
     from safetensors.torch import load_file
 
     weights_file = Path(saved_model) / "model.safetensors"
@@ -156,7 +157,15 @@ def warm_start(model: ASRModel, saved_model: str | Path) -> None:
         raise FileNotFoundError(
             f"training.init_from: no model.safetensors in {saved_model}; give a saved model directory."
         )
-    model.load_saved_weights(load_file(weights_file), self_contained=False)
+    weights = load_file(weights_file)
+    current = model.trained_state_dict()
+    for part in ("encoder.", "decoder."):
+        saved_lora = any(name.startswith(part) and "lora_" in name for name in weights)
+        new_lora = [name for name in current if name.startswith(part) and "lora_" in name]
+        if new_lora and not saved_lora:
+            logger.info("warm start: new %s LoRA (%d tensors) starts as the identity", part.rstrip("."), len(new_lora))
+            weights.update({name: current[name] for name in new_lora})
+    model.load_saved_weights(weights, self_contained=False)
     logger.info("warm start from %s", saved_model)
 
 
