@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     recipe = load_recipe(args.config)
+    recipe["model"]["encoder_lora"] = None  # the cache is for a frozen encoder
     model, processor = build_model(recipe["model"], recipe["training"].get("backbone_dtype"))
     batch_size = recipe["training"]["per_device_train_batch_size"]
     rows = load_source(recipe["data"]["train"][0]).select(range(args.batches * batch_size))
