@@ -266,7 +266,7 @@ def _results_section(results: list, comparison: list) -> str:
 def _objective(recipe: dict | None) -> str:
     text = (
         "Only the projector (and the LoRA weights, if any) was trained, with the decoder's own next-token loss on the "
-        "transcript; both backbones stayed frozen."
+        "transcript; the backbones' own weights stayed frozen."
     )
     training = (recipe or {}).get("training") or {}
     if training.get("ctc_weight"):
@@ -277,7 +277,10 @@ def _objective(recipe: dict | None) -> str:
             "vocabulary."
         )
         if first:
-            text += f" The first {first:,} steps trained the projector with this CTC loss alone (no decoder pass)."
+            lora = " (and the encoder's LoRA)" if (recipe.get("model") or {}).get("encoder_lora") else ""
+            text += (
+                f" The first {first:,} steps trained the projector{lora} with this CTC loss alone (no decoder pass)."
+            )
     return text
 
 
