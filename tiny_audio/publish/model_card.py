@@ -361,10 +361,12 @@ def _warm_start_facts(record: TrainingRecord) -> list[str]:
         "- The figures above are this run's alone; the earlier runs' recipes are under `warm_start` in "
         "`training_summary.json`"
     )
+    any_resumed = any(run.resumed_from for run in runs)
     if all(None not in (run.global_step, run.samples_seen, run.wall_seconds) for run in runs):
         facts.append(
             f"- All {len(runs)} runs together: {sum(run.global_step for run in runs):,} steps, "
             f"{sum(run.samples_seen for run in runs):,} samples, {_duration(sum(run.wall_seconds for run in runs))}"
+            + (" (of a resumed run, only the part after its last resume is timed)" if any_resumed else "")
         )
     return facts
 
