@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import RandomSampler
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from tiny_audio.audio_input import SAMPLING_RATE
 from tiny_audio.configuration_asr import count_audio_tokens
 from tiny_audio.training.collator import ASRCollator
 from tiny_audio.training.recipe import load_recipe
@@ -48,7 +49,9 @@ def main() -> None:
     prompt = len(processor._prompt_ids(instruction, 0))
     text_tokens = np.array([len(ids) + 1 for ids in processor.tokenizer(list(mix["text"])).input_ids])  # + end of text
     hop = getattr(processor.feature_extractor, "hop_length", 1)  # Whisper's input is mel frames, wav2vec2's samples
-    audio_tokens = np.array([count_audio_tokens(int(s * 16_000) // hop, processor.audio_layout) for s in durations])
+    audio_tokens = np.array(
+        [count_audio_tokens(int(s * SAMPLING_RATE) // hop, processor.audio_layout) for s in durations]
+    )
     positions = prompt + audio_tokens + text_tokens
 
     generator = torch.Generator().manual_seed(0)
