@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System tools: ffmpeg decodes compressed audio; espeak-ng and flite synthesise the speech corpus from the novels in
-# r-cran-janeaustenr (public domain text); sox converts audio; pocketsphinx-testdata holds the real-speech dev clips.
-APT_PACKAGES=(ffmpeg espeak-ng flite sox r-cran-janeaustenr pocketsphinx-testdata)
+# System tools: ffmpeg decodes compressed audio; espeak-ng and flite synthesise the speech corpus from real English
+# text (Jane Austen's novels in r-cran-janeaustenr, WordNet's usage examples in wordnet-base); sox converts audio;
+# pocketsphinx-testdata holds the real-speech dev clips.
+APT_PACKAGES=(ffmpeg espeak-ng flite sox r-cran-janeaustenr wordnet-base pocketsphinx-testdata)
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   missing=()
   for package in "${APT_PACKAGES[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done

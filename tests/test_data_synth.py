@@ -1,5 +1,5 @@
-"""Synthetic corpus builder, loaders and dev set (tiny_audio.data). Needs Debian espeak-ng, flite, r-cran-janeaustenr
-and pocketsphinx-testdata; outside CI the tests skip when those are missing, in CI they must be there."""
+"""Synthetic corpus builder, loaders and dev set (tiny_audio.data). Needs Debian espeak-ng, flite, r-cran-janeaustenr,
+wordnet-base and pocketsphinx-testdata; outside CI the tests skip when those are missing, in CI they must be there."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import datasets
@@ -29,6 +30,7 @@ MISSING = [
         "espeak-ng": shutil.which("espeak-ng"),
         "flite": shutil.which("flite"),
         "Rscript (r-cran-janeaustenr)": shutil.which("Rscript"),
+        "wordnet-base": Path("/usr/share/wordnet/data.noun").exists(),
         "pocketsphinx-testdata": Path("/usr/share/pocketsphinx/test/data/librivox").is_dir(),
     }.items()
     if not present
@@ -97,12 +99,25 @@ def test_dev_overlap_catches_resplit_sentences():
 
 @needs_tools
 def test_no_dev_sentence_in_the_text():
-    sentences, source = corpus_sentences()
-    assert source.package.startswith("r-cran-janeaustenr") and len(sentences) > 30_000
+    sentences, sources = corpus_sentences()
+    assert [s.name for s in sources] == ["austen", "wordnet"] and "Princeton" in sources[1].notice
+    per_source = Counter(s.source.split("/")[0] for s in sentences)
+    assert per_source["austen"] > 30_000 and per_source["wordnet"] > 30_000
     overlaps = dev_overlap(dev_transcripts())
     assert not any(overlaps(s.text) for s in sentences)
     normalized = {normalize(s.text) for s in sentences}
     assert not any(dev in n for dev in ("he was not an ill disposed young man",) for n in normalized)
+
+
+@needs_tools
+def test_wordnet_examples_become_sentences():
+    sentences, sources = corpus_sentences(texts=["wordnet"])
+    assert [s.name for s in sources] == ["wordnet"]
+    by_text = {s.text: s.source for s in sentences}
+    assert by_text["I can breathe better when the air is clean."] == "wordnet/verb"  # quoted, lower case in WordNet
+    assert not any("|" in text or '"' in text for text in by_text)
+    with pytest.raises(ValueError, match="unknown text source.*accepted: austen, wordnet"):
+        corpus_sentences(texts=["shakespeare"])
 
 
 # --- dev set ------------------------------------------------------------------------------------------------------
@@ -149,7 +164,8 @@ def test_corpus_builds_and_loads(corpus, tmp_path):
     # The folder is a plain Hub-style dataset too (README header lists the splits).
     everything = datasets.load_dataset(str(path), cache_dir=str(tmp_path / "hf-cache2"))
     assert set(everything) == {"train", "validation", "test"}
-    assert "## Contents" in (path / "README.md").read_text()
+    card = (path / "README.md").read_text()
+    assert "## Contents" in card and "WordNet 3.0 Copyright 2006 by Princeton University" in card
 
 
 @needs_tools
@@ -224,6 +240,9 @@ def test_cli(tmp_path, capsys):
         "train",
         "validation",
     ]
+    with pytest.raises(SystemExit):
+        cli_main(["data", "synth", "--output", str(tmp_path / "bad"), "--texts", "austen,shakespeare"])
+    assert "unknown text source(s) ['shakespeare']; accepted: austen,wordnet" in capsys.readouterr().err
 
 
 @needs_tools

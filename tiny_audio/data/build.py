@@ -1,6 +1,6 @@
 """`build_corpus`: real text + synthetic voices -> a resumable, parallel, sharded speech corpus on disk.
 
-Steps: sentences from the text source (cleaned, de-duplicated, dev-set sentences removed) -> voices found on this
+Steps: sentences from the text sources (cleaned, de-duplicated, dev-set sentences removed) -> voices found on this
 machine -> a deterministic plan (plan.py) -> shards rendered by a process pool (synth.py), skipping shards a
 previous run finished -> summary (.build/summary.json) and dataset card (README.md).
 """
@@ -25,7 +25,7 @@ from .card import write_card
 from .dev_real import dev_transcripts
 from .plan import SHARD_SIZE, SPLITS, Shard, make_plan, plan_fingerprint
 from .schema import corpus_features
-from .sources import AUSTEN_NOVELS, TextSource, austen_source, read_austen
+from .sources import AUSTEN_NOVELS, TEXTS, TextSource, austen_source, read_austen, read_wordnet_examples, wordnet_source
 from .synth import ShardResult, load_shard_result, run_shard_job
 from .text import Sentence, clean_corpus, clean_sentence, sentences_from_prose
 from .voices import ENGINES, INSTALL_HINT, Voice, discover_voices
@@ -38,7 +38,7 @@ class BuildSummary:
     output_dir: str
     seed: int
     hours_requested: float
-    text_source: dict[str, str]
+    text_sources: list[dict[str, str]]
     sentences_available: int
     sentences_dropped: dict[str, int]
     voices_available: int
@@ -69,25 +69,50 @@ def _austen_sentences() -> tuple[list[Sentence], Counter[str]]:
     return found, dropped
 
 
+def _cleaned(pieces: Sequence[str], source: str, dropped: Counter[str]) -> list[Sentence]:
+    """Sentences that are already whole (not prose to split): each cleaned, bad ones dropped and counted."""
+    found = []
+    for raw in pieces:
+        text, reason = clean_sentence(" ".join(str(raw).split()))
+        if text is None:
+            dropped[reason] += 1
+        else:
+            found.append(Sentence(text, source))
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def _wordnet_sentences() -> tuple[list[Sentence], Counter[str]]:
+    dropped: Counter[str] = Counter()
+    examples = read_wordnet_examples()
+    return [s for part, pieces in examples.items() for s in _cleaned(pieces, f"wordnet/{part}", dropped)], dropped
+
+
+# Each text source by name (`--texts`): its sentences, split and cleaned, with what was dropped and why; its card.
+_TEXT_READERS = {"austen": (_austen_sentences, austen_source), "wordnet": (_wordnet_sentences, wordnet_source)}
+
+
 def corpus_sentences(
-    sentences: Sequence[str] | None = None, dropped: Counter[str] | None = None
-) -> tuple[list[Sentence], TextSource]:
-    """Cleaned sentences from the text source, or from `sentences` (each cleaned; bad ones dropped and counted)."""
+    sentences: Sequence[str] | None = None, dropped: Counter[str] | None = None, texts: Sequence[str] = TEXTS
+) -> tuple[list[Sentence], list[TextSource]]:
+    """Cleaned sentences from the named text sources, or from `sentences` (each cleaned; bad ones dropped and
+    counted); duplicates across sources and anything overlapping the development set are removed."""
     dropped = Counter() if dropped is None else dropped
-    if sentences is None:
-        found, austen_dropped = _austen_sentences()
-        dropped.update(austen_dropped)
-        source = austen_source()
-    else:
-        found = []
-        for raw in sentences:
-            text, reason = clean_sentence(" ".join(str(raw).split()))
-            if text is None:
-                dropped[reason] += 1
-            else:
-                found.append(Sentence(text, "custom"))
-        source = TextSource("custom", "given to build_corpus", "-", "as given", "sentences passed by the caller")
-    return clean_corpus(found, dev_transcripts(), dropped), source
+    if sentences is not None:
+        found = _cleaned(sentences, "custom", dropped)
+        custom = TextSource("custom", "given to build_corpus", "-", "as given", "sentences passed by the caller")
+        return clean_corpus(found, dev_transcripts(), dropped), [custom]
+    unknown = sorted(set(texts) - set(_TEXT_READERS))
+    if unknown or not texts:
+        raise ValueError(f"unknown text source(s) {unknown or texts}; accepted: {', '.join(TEXTS)}")
+    found, sources = [], []
+    for name in dict.fromkeys(texts):  # keeps the order given, once each
+        read, describe = _TEXT_READERS[name]
+        source_sentences, source_dropped = read()
+        found.extend(source_sentences)
+        dropped.update(source_dropped)
+        sources.append(describe())
+    return clean_corpus(found, dev_transcripts(), dropped), sources
 
 
 def _prepare_output(output: Path, fingerprint: str, settings: dict, overwrite: bool) -> None:
@@ -183,6 +208,7 @@ def build_corpus(
     split_fractions: dict[str, float] | None = None,
     shard_size: int = SHARD_SIZE,
     sentences: Sequence[str] | None = None,
+    texts: Sequence[str] = TEXTS,
     voices: Sequence[Voice] | None = None,
     overwrite: bool = False,
     progress: bool = True,
@@ -192,13 +218,14 @@ def build_corpus(
     hours: audio to plan, split 90/5/5 by default (`split_fractions` sets validation/test shares).
     seed: fixes sentence order, voice split and every clip's voice, speed and pitch.
     num_workers: processes (default: all cores). max_sentences: cap on distinct sentences drawn from the text.
-    sentences / voices: use these instead of the text source / the installed voices (tests, custom corpora).
+    texts: which text sources to speak (see TEXTS); `sentences` replaces them (tests, custom corpora).
+    voices: use these instead of the installed voices.
     A rerun with the same arguments skips finished shards; failed clips are skipped and listed in the summary.
     """
     start = time.perf_counter()
     output = Path(output_dir)
     dropped: Counter[str] = Counter()
-    pool_sentences, source = corpus_sentences(sentences, dropped)
+    pool_sentences, sources = corpus_sentences(sentences, dropped, texts)
     if max_sentences is not None:
         if max_sentences < 3:
             raise ValueError(f"max_sentences must be >= 3 (one per split), got {max_sentences}")
@@ -212,7 +239,7 @@ def build_corpus(
     fingerprint = plan_fingerprint(shards)
     settings = {"hours": hours, "seed": seed, "max_sentences": max_sentences, "engines": sorted(engines),
                 "split_fractions": split_fractions, "shard_size": shard_size, "voices": len(voice_list),
-                "sentences": len(pool_sentences), "text_source": source.name}  # fmt: skip
+                "sentences": len(pool_sentences), "text_source": "+".join(t.name for t in sources)}  # fmt: skip
     _prepare_output(output, fingerprint, settings, overwrite)
 
     results: dict[str, ShardResult] = {}
@@ -231,7 +258,7 @@ def build_corpus(
         output_dir=str(output),
         seed=seed,
         hours_requested=hours,
-        text_source=asdict(source),
+        text_sources=[asdict(source) for source in sources],
         sentences_available=len(pool_sentences),
         sentences_dropped=dict(dropped),
         voices_available=len(voice_list),

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .plan import SHARD_SIZE
+from .sources import TEXTS
 from .voices import ENGINES
 
 DEFAULT_OUTPUT = "data/synth"
@@ -17,12 +18,17 @@ DEFAULT_OUTPUT = "data/synth"
 DEFAULT_HOURS = 32.0
 
 
-def _engines(value: str) -> list[str]:
-    engines = [e.strip() for e in value.split(",") if e.strip()]
-    unknown = sorted(set(engines) - set(ENGINES))
-    if unknown or not engines:
-        raise argparse.ArgumentTypeError(f"unknown engine(s) {unknown}; accepted: {','.join(ENGINES)}")
-    return engines
+def _comma_list(accepted: tuple[str, ...], what: str):
+    """An argparse type: a comma-separated list whose items must all be in `accepted`."""
+
+    def parse(value: str) -> list[str]:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        unknown = sorted(set(items) - set(accepted))
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(f"unknown {what} {unknown}; accepted: {','.join(accepted)}")
+        return items
+
+    return parse
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -36,6 +42,7 @@ def _synth(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
         max_sentences=args.max_sentences,
         engines=args.engines,
+        texts=args.texts,
         split_fractions=fractions,
         shard_size=args.shard_size,
         overwrite=args.overwrite,
@@ -101,8 +108,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth = commands.add_parser(
         "synth",
         help="build a synthetic speech corpus from real text",
-        description="Speak Jane Austen's novels with espeak-ng, flite (and Piper when installed) voices into a "
-        "parquet dataset with train/validation/test splits. Rerun the same command to resume.",
+        description="Speak real English text (Jane Austen's novels, WordNet's usage examples) with espeak-ng, flite "
+        "(and Piper when installed) voices into a parquet dataset with train/validation/test splits. Rerun the same "
+        "command to resume.",
     )
     synth.add_argument("--output", type=Path, default=Path(DEFAULT_OUTPUT), help=f"folder (default {DEFAULT_OUTPUT})")
     synth.add_argument("--hours", type=float, default=DEFAULT_HOURS, help=f"audio to make (default {DEFAULT_HOURS})")
@@ -110,7 +118,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--num-workers", type=int, default=None, help="processes (default: all cores)")
     synth.add_argument("--max-sentences", type=int, default=None, help="cap on distinct sentences used")
     synth.add_argument(
-        "--engines", type=_engines, default=list(ENGINES), help=f"comma list of {','.join(ENGINES)} (default all)"
+        "--engines",
+        type=_comma_list(ENGINES, "engine(s)"),
+        default=list(ENGINES),
+        help=f"comma list of {','.join(ENGINES)} (default all)",
+    )
+    synth.add_argument(
+        "--texts",
+        type=_comma_list(TEXTS, "text source(s)"),
+        default=",".join(TEXTS),
+        help=f"comma list of text sources (default {','.join(TEXTS)})",
     )
     synth.add_argument("--validation-fraction", type=float, default=0.05, help="share of sentences and hours")
     synth.add_argument("--test-fraction", type=float, default=0.05, help="share of sentences and hours")
@@ -125,6 +142,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dev.set_defaults(func=_dev_real)
 
     voices = commands.add_parser("voices", help="list the TTS voices installed here")
-    voices.add_argument("--engines", type=_engines, default=list(ENGINES), help="comma list of engines")
+    voices.add_argument(
+        "--engines", type=_comma_list(ENGINES, "engine(s)"), default=list(ENGINES), help="comma list of engines"
+    )
     voices.add_argument("--json", action="store_true", help="print as JSON")
     voices.set_defaults(func=_voices)

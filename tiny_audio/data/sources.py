@@ -1,22 +1,30 @@
-"""Where the corpus text comes from: Jane Austen's six novels, as shipped by Debian's `r-cran-janeaustenr`.
+"""Where the corpus text comes from: Jane Austen's novels (Debian `r-cran-janeaustenr`) and WordNet's usage
+examples (Debian `wordnet-base`).
 
-Why this package: it installs from Debian with apt alone (no Hub, no download at run time), the texts are public
+Austen: it it installs from Debian with apt alone (no Hub, no download at run time), the texts are public
 domain and the package is MIT; it holds ~720,000 words of varied, edited English prose (narration and dialogue),
 which cleans into ~50,000 speakable sentences. The LibriVox development clips are read from "Sense and
 Sensibility", so the dev-set exclusion in `text.py` matters here.
 
 The novels are stored in R's lazy-load format, so we ask R itself (`Rscript`, which the Debian package depends on)
 to print them: one small subprocess per novel, ~0.3 s each, instead of reimplementing R's serialisation format.
+
+WordNet: Austen alone teaches the decoder a Regency novel's idea of English ("seven of clubs" heard as "seven
+o'clock"). WordNet 3.0's glosses carry ~42,000 short example sentences of plain modern English ("How did your
+interview go?", "They used picks and sledges to break the rocks.") over a very wide vocabulary, in a plain text file,
+under a permissive licence whose notice must travel with the text (`WORDNET_NOTICE`, printed in the dataset card).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+TEXTS = ("austen", "wordnet")  # the text sources a corpus can speak, by name (`tiny-audio data synth --texts`)
 # The six objects the package exports, one character vector (one line of the book per element) per novel.
 AUSTEN_NOVELS = ("sensesensibility", "prideprejudice", "mansfieldpark", "emma", "northangerabbey", "persuasion")
 AUSTEN_PACKAGE_DIR = Path("/usr/lib/R/site-library/janeaustenr")
@@ -32,6 +40,7 @@ class TextSource:
     version: str
     licence: str
     description: str
+    notice: str = ""  # text the licence requires on every copy, printed in the dataset card
 
 
 def austen_source() -> TextSource:
@@ -71,3 +80,56 @@ def read_austen() -> dict[str, str]:
             )
         texts[novel] = result.stdout.decode("utf-8")
     return texts
+
+
+WORDNET_DIR = Path("/usr/share/wordnet")
+WORDNET_PARTS = ("noun", "verb", "adj", "adv")  # data.<part> files, one synset per line
+WORDNET_INSTALL_HINT = "install it with `apt-get install --no-install-recommends wordnet-base`"
+WORDNET_NOTICE = (
+    "WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. THIS SOFTWARE AND DATABASE IS "
+    'PROVIDED "AS IS" AND PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES, EXPRESS OR IMPLIED. The '
+    "full licence is in /usr/share/doc/wordnet-base/copyright."
+)
+# A synset line ends with " | gloss"; the gloss holds definitions and, in double quotes, usage examples.
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def _debian_version(package: str) -> str:
+    """The installed Debian package's version, or "unknown" where dpkg is not there to ask."""
+    if shutil.which("dpkg-query") is None:
+        return "unknown"
+    result = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
+
+
+def wordnet_source() -> TextSource:
+    return TextSource(
+        name="wordnet",
+        package="wordnet-base (Debian)",
+        version=_debian_version("wordnet-base"),
+        licence="WordNet 3.0 licence (permissive, BSD-like; keep the notice)",
+        description="the usage examples in WordNet 3.0's glosses (modern everyday English)",
+        notice=WORDNET_NOTICE,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def read_wordnet_examples() -> dict[str, list[str]]:
+    """Return {part of speech: usage examples in file order}; raises with the install command when missing."""
+    missing = [part for part in WORDNET_PARTS if not (WORDNET_DIR / f"data.{part}").exists()]
+    if missing:
+        raise RuntimeError(
+            f"The corpus text comes partly from Debian's wordnet-base, which is not installed: {WORDNET_INSTALL_HINT}"
+        )
+    examples: dict[str, list[str]] = {}
+    for part in WORDNET_PARTS:
+        found = []
+        with open(WORDNET_DIR / f"data.{part}", encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if line.startswith("  "):  # the licence header at the top of each file
+                    continue
+                _, bar, gloss = line.partition(" | ")
+                if bar:
+                    found.extend(example.strip() for example in _QUOTED.findall(gloss))
+        examples[part] = found
+    return examples
