@@ -31,8 +31,10 @@ DEFAULT_SPLIT_FRACTIONS = {"validation": 0.05, "test": 0.05}
 TEST_TIMBRE_FRACTION = 0.15  # of each engine's timbres (at least one when it has two or more)
 # Share of clips per engine. espeak-ng has ~100 timbres but sounds robotic; flite's 5 voices and Piper's neural
 # voice sound closer to people, so they get more clips than their voice count would give them. Piper is ~15x
-# slower than espeak-ng, which caps its share. Missing engines' shares go to the others.
-ENGINE_WEIGHTS = {"espeak-ng": 0.72, "flite": 0.24, "piper": 0.04}
+# slower than espeak-ng, which caps its share; Kokoro (28 neural speakers) is ~50x slower than espeak-ng, so 0.08 of
+# the clips already doubles a build's time. Weights are relative: missing engines' shares go to the others, so a
+# build without Kokoro plans exactly what it did before Kokoro was added.
+ENGINE_WEIGHTS = {"espeak-ng": 0.72, "flite": 0.24, "piper": 0.04, "kokoro": 0.08}
 SPEED_RANGE = (0.85, 1.2)  # x the engine's normal rate; outside this, espeak-ng and flite start to slur
 PITCH_RANGE = (-1.0, 1.0)  # engine-neutral, mapped by `engines.py`
 # Seconds of audio per character of text at speed 1, measured over espeak-ng and flite voices (~18 characters
