@@ -1,7 +1,7 @@
 """Where the corpus text comes from: Jane Austen's novels (Debian `r-cran-janeaustenr`) and WordNet's usage
 examples (Debian `wordnet-base`).
 
-Austen: it it installs from Debian with apt alone (no Hub, no download at run time), the texts are public
+Austen: it installs from Debian with apt alone (no Hub, no download at run time), the texts are public
 domain and the package is MIT; it holds ~720,000 words of varied, edited English prose (narration and dialogue),
 which cleans into ~50,000 speakable sentences. The LibriVox development clips are read from "Sense and
 Sensibility", so the dev-set exclusion in `text.py` matters here.
@@ -9,10 +9,11 @@ Sensibility", so the dev-set exclusion in `text.py` matters here.
 The novels are stored in R's lazy-load format, so we ask R itself (`Rscript`, which the Debian package depends on)
 to print them: one small subprocess per novel, ~0.3 s each, instead of reimplementing R's serialisation format.
 
-WordNet: Austen alone teaches the decoder a Regency novel's idea of English ("seven of clubs" heard as "seven
-o'clock"). WordNet 3.0's glosses carry ~42,000 short example sentences of plain modern English ("How did your
-interview go?", "They used picks and sledges to break the rocks.") over a very wide vocabulary, in a plain text file,
-under a permissive licence whose notice must travel with the text (`WORDNET_NOTICE`, printed in the dataset card).
+WordNet: Austen alone teaches the decoder a Regency novel's idea of English (a model trained on it heard "seven of
+clubs" as "Seven o'clock"). WordNet 3.0's glosses carry ~42,000 short example sentences of plain modern English
+("How did your interview go?", "They used picks and sledges to break the rocks.") over a very wide vocabulary, in a
+plain text file, under a permissive licence whose notice must travel with the text (`WORDNET_NOTICE`, printed in
+the dataset card).
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def _debian_version(package: str) -> str:
 
 
 def wordnet_source() -> TextSource:
+    """Describe the installed WordNet package for the dataset card, with the notice its licence requires."""
     return TextSource(
         name="wordnet",
         package="wordnet-base (Debian)",
