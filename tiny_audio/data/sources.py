@@ -115,7 +115,6 @@ def wordnet_source() -> TextSource:
     )
 
 
-@functools.lru_cache(maxsize=1)
 def read_wordnet_examples() -> dict[str, list[str]]:
     """Return {part of speech: usage examples in file order}; raises with the install command when missing."""
     missing = [part for part in WORDNET_PARTS if not (WORDNET_DIR / f"data.{part}").exists()]
