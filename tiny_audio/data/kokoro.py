@@ -35,7 +35,7 @@ ENGLISH_VOICE = re.compile(r"^[ab][fm]_[a-z]+$")
 STYLE_SHAPE = (510, 256)  # one style vector per phoneme-sequence length, indexed by that length
 STYLE_BYTES = 4 * STYLE_SHAPE[0] * STYLE_SHAPE[1]  # float32
 SAMPLE_RATE = 24_000
-MAX_PHONEMES = 510
+MAX_PHONEMES = STYLE_SHAPE[0] - 1  # the style table has one row per length 0..509: 510 phonemes has none
 INSTALL_HINT = 'pip install -e ".[kokoro]" && tiny-audio data kokoro-voices'
 
 
