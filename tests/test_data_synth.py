@@ -13,6 +13,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import psutil
 import pytest
 
 from tiny_audio.cli import main as cli_main
@@ -225,6 +226,41 @@ def test_killed_build_resumes(tmp_path):
     total = summary.shards_built + summary.shards_resumed
     assert len(list((output / "data").glob("*.parquet"))) == total and not list((output / "data").glob("*.tmp"))
     assert summary.clips == sum(info["clips"] for info in summary.splits.values()) and not summary.failed
+
+
+def _is_pool_worker(process: psutil.Process) -> bool:
+    try:
+        return "spawn_main" in " ".join(process.cmdline())  # not multiprocessing's resource tracker
+    except psutil.Error:  # exited (or a zombie) since it was listed
+        return False
+
+
+def _has_children(process: psutil.Process) -> bool:
+    try:
+        return bool(process.children())
+    except psutil.Error:
+        return False
+
+
+@needs_tools
+def test_killed_build_leaves_no_worker_running(tmp_path):
+    # One shard per split, each many seconds of work: an orphan that went on would finish its shard.
+    kwargs = dict(SMALL, hours=2.0, seed=4, shard_size=10_000, num_workers=2, progress=False)
+    corpus_sentences()
+    builder = multiprocessing.get_context("fork").Process(target=build_corpus, args=(tmp_path / "b",), kwargs=kwargs)
+    builder.start()
+    workers, synthesising, deadline = [], set(), time.monotonic() + 120
+    while time.monotonic() < deadline and len(synthesising) < 2:  # both past start-up: running espeak-ng or flite
+        workers = [child for child in psutil.Process(builder.pid).children() if _is_pool_worker(child)]
+        synthesising.update(worker.pid for worker in workers if _has_children(worker))
+        time.sleep(0.01)
+    assert len(synthesising) == 2, "the build's two workers never started synthesising"
+    os.kill(builder.pid, signal.SIGKILL)  # the build cannot clean up after this; its workers must notice
+    builder.join()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    for process in alive:
+        process.kill()
+    assert not alive, f"{len(alive)} workers kept running after their build was killed"
 
 
 @needs_tools

@@ -26,7 +26,7 @@ from .dev_real import dev_transcripts
 from .plan import SHARD_SIZE, SPLITS, Shard, make_plan, plan_fingerprint
 from .schema import corpus_features
 from .sources import AUSTEN_NOVELS, TEXTS, TextSource, austen_source, read_austen, read_wordnet_examples, wordnet_source
-from .synth import ShardResult, load_shard_result, run_shard_job
+from .synth import ShardResult, exit_with_parent, load_shard_result, run_shard_job
 from .text import Sentence, clean_corpus, clean_sentence, sentences_from_prose
 from .voices import ENGINES, INSTALL_HINT, Voice, discover_voices
 
@@ -153,7 +153,7 @@ def _render(todo: list[Shard], output: Path, num_workers: int, progress: bool, d
         else:
             # spawn, not fork: the parent may hold pyarrow/datasets threads, which a forked child would inherit
             # in an undefined state. The job function lives in synth.py, so children never import `datasets`.
-            pool = multiprocessing.get_context("spawn").Pool(num_workers)
+            pool = multiprocessing.get_context("spawn").Pool(num_workers, exit_with_parent, (os.getpid(),))
             results = pool.imap_unordered(run_shard_job, jobs)
         try:
             for result in results:
