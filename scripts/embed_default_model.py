@@ -1,15 +1,17 @@
 """Copy a trained model into the package as the embedded default (`tiny_audio/default_model/`).
 
-    python scripts/embed_default_model.py runs/default/model
+    python scripts/embed_default_model.py runs/default/model [--num-beams 4]
 
 Weights, config, tokenizer/processor files, model card and training summary are copied. The remote-code files become
 symlinks to the library's own modules, so the repository keeps one copy of them (a wheel stores the files they point
-to, and `pipeline(model=DIR, trust_remote_code=True)` reads through the links).
+to, and `pipeline(model=DIR, trust_remote_code=True)` reads through the links). `--num-beams` sets the embedded
+config's decoding (`generation.num_beams`) for a model trained before its recipe asked for beam search.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -17,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tiny_audio"
 TARGET = PACKAGE / "default_model"
 
 
-def embed(model_dir: Path, target: Path = TARGET) -> list[Path]:
+def embed(model_dir: Path, target: Path = TARGET, num_beams: int | None = None) -> list[Path]:
     if not (model_dir / "config.json").is_file():
         raise FileNotFoundError(f"{model_dir} is not a saved tiny-audio model (no config.json).")
     if target.exists():
@@ -33,11 +35,18 @@ def embed(model_dir: Path, target: Path = TARGET) -> list[Path]:
             destination.symlink_to(Path("..") / source.name)
         elif source.is_file():
             shutil.copy2(source, destination)
+    if num_beams is not None:
+        config_path = target / "config.json"
+        config = json.loads(config_path.read_text())
+        config.setdefault("generation", {})["num_beams"] = num_beams
+        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return sorted(target.iterdir())
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dir", type=Path)
-    for path in embed(parser.parse_args().model_dir):
+    parser.add_argument("--num-beams", type=int, help="decode with this many beams (default: as the model was saved)")
+    args = parser.parse_args()
+    for path in embed(args.model_dir, num_beams=args.num_beams):
         print(f"{path.name:32s} {path.stat().st_size:>12,} {'-> ' + str(path.readlink()) if path.is_symlink() else ''}")

@@ -46,3 +46,20 @@ def test_default_model_loads_through_the_remote_code_path():
     asr = pipeline("automatic-speech-recognition", model=str(DEFAULT_MODEL_DIR), trust_remote_code=True)
     assert type(asr).__name__ == "ASRPipeline"
     assert isinstance(asr(str(SAMPLE), max_new_tokens=8)["text"], str)
+
+
+def test_embedding_a_model_can_set_its_beam_search(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from embed_default_model import embed
+
+    saved = tmp_path / "run" / "model"
+    saved.mkdir(parents=True)
+    (saved / "config.json").write_text(json.dumps({"generation": {"max_new_tokens": 96, "num_beams": 1}}))
+    (saved / "modeling_asr.py").write_text("# stand-in for the saved module\n")
+    target = tmp_path / "embedded"
+    embed(saved, target, num_beams=4)
+    config = json.loads((target / "config.json").read_text())
+    assert config["generation"] == {"max_new_tokens": 96, "num_beams": 4}
+    assert (target / "modeling_asr.py").readlink() == Path("..") / "modeling_asr.py"
+    embed(saved, target)  # without the option the saved decoding is kept
+    assert json.loads((target / "config.json").read_text())["generation"]["num_beams"] == 1

@@ -374,3 +374,12 @@ def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctc_objective():
     warm_up = {"training": {"ctc_weight": 1, "ctc_only_steps": 2000}}
     assert "The first 2,000 steps trained the projector" in _objective(warm_up)
     assert "CTC" not in _objective({"training": {}})
+
+
+def test_card_says_how_the_model_decodes():
+    from tiny_audio.publish.model_card import _architecture
+
+    assert "- **Decoding**: greedy" in _architecture({"generation": {"num_beams": 1}})
+    assert "- **Decoding**: greedy" in _architecture({})
+    beams = _architecture({"generation": {"num_beams": 4, "max_new_tokens": 96}})
+    assert "- **Decoding**: beam search with 4 beams" in beams and '{"num_beams": 1}' in beams

@@ -3,6 +3,7 @@ fresh process where tiny_audio cannot be imported (the remote code must be self-
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -156,3 +157,26 @@ def test_transcribe_command_prints_each_files_text(saved_dir, training_clips, tm
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines() == [f"{path}\t{text}" for path, text in zip(paths, TARGETS, strict=True)]
+
+
+def test_transcribe_command_passes_decoding_options_to_the_pipeline(saved_dir, training_clips, tmp_path):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, (training_clips[0] * 32767).astype(np.int16), 16_000)
+    command = [sys.executable, "-m", "tiny_audio.cli", "transcribe", str(path), "--model", str(saved_dir)]
+    result = subprocess.run([*command, "--num-beams", "3"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == TARGETS[0]
+    broken = subprocess.run([*command, "--num-beams", "0"], capture_output=True, text=True, timeout=300)
+    assert broken.returncode == 2 and "'0' is not a beam width" in broken.stderr
+
+
+def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_path):
+    from tiny_audio import transcribe
+
+    calls = []
+    monkeypatch.setattr(transcribe, "transcribe_files", lambda files, **options: calls.append(options) or ["text"])
+    parser = argparse.ArgumentParser()
+    transcribe.register(parser.add_subparsers())
+    (tmp_path / "clip.wav").touch()
+    assert transcribe.run(parser.parse_args(["transcribe", str(tmp_path / "clip.wav"), "--num-beams", "3"])) == 0
+    assert calls[0]["generate_kwargs"] == {"num_beams": 3}

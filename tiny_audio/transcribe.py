@@ -46,8 +46,17 @@ def register(subparsers) -> None:
     parser.add_argument("--task", help="transcribe (default), describe, or another task the model knows")
     parser.add_argument("--prompt", help="a free instruction instead of --task")
     parser.add_argument("--max-new-tokens", type=int)
+    parser.add_argument(
+        "--num-beams", type=beam_width, help="beam width (default: the model's; 1 = greedy, about twice as fast as 4)"
+    )
     parser.add_argument("--device", help="e.g. cpu, cuda, cuda:1 (default: cpu)")
     parser.set_defaults(func=run)
+
+
+def beam_width(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a beam width; give a whole number of 1 or more")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     options = {key: value for key in ("task", "prompt", "max_new_tokens") if (value := getattr(args, key)) is not None}
+    if args.num_beams is not None:
+        options["generate_kwargs"] = {"num_beams": args.num_beams}
     texts = transcribe_files(args.files, model=args.model, batch_size=args.batch_size, device=args.device, **options)
     for path, text in zip(args.files, texts, strict=True):
         print(text if len(args.files) == 1 else f"{path}\t{text}")

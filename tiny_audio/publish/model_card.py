@@ -201,8 +201,19 @@ def _architecture(config: dict) -> str:
         f"- **Projector** (trained): `{config.get('projector_type')}`, {stack} encoder frames per audio token, "
         f"hidden width {config.get('projector_hidden_size')}",
         f"- **Decoder** (pretrained causal LM, frozen{_lora_note(config.get('decoder_lora'))}): `{decoder}`",
+        f"- **Decoding**: {_decoding_note(config.get('generation') or {})}",
     ]
     return "\n".join(lines)
+
+
+def _decoding_note(generation: dict) -> str:
+    beams = generation.get("num_beams", 1)
+    if beams > 1:
+        return (
+            f"beam search with {beams} beams (config `generation`; the results below use it); "
+            '`generate_kwargs={"num_beams": 1}` decodes greedily, faster'
+        )
+    return 'greedy (config `generation`); `generate_kwargs={"num_beams": 4}` searches 4 beams, slower'
 
 
 def _lora_note(lora: dict | None) -> str:
