@@ -63,3 +63,32 @@ def test_embedding_a_model_can_set_its_beam_search(tmp_path, monkeypatch):
     assert (target / "modeling_asr.py").readlink() == Path("..") / "modeling_asr.py"
     embed(saved, target)  # without the option the saved decoding is kept
     assert json.loads((target / "config.json").read_text())["generation"]["num_beams"] == 1
+
+
+def test_averaging_two_saved_models_writes_their_mean_and_records_it(tmp_path, monkeypatch):
+    import pytest
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from tiny_audio.publish.model_card import TrainingRecord, _training_section
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from average_weights import average_weights
+
+    first, second = tmp_path / "run-b" / "model", tmp_path / "run-a" / "model"
+    for directory, value in ((first, 1.0), (second, 3.0)):
+        directory.mkdir(parents=True)
+        save_file({"projector.weight": torch.full((2, 3), value)}, directory / "model.safetensors")
+        (directory / "config.json").write_text("{}")
+    (first / "training_summary.json").write_text(json.dumps({"global_step": 10, "recipe": {}}))
+    averaged = average_weights([first, second], tmp_path / "averaged")
+    assert torch.equal(load_file(averaged / "model.safetensors")["projector.weight"], torch.full((2, 3), 2.0))
+    assert load_file(first / "model.safetensors")["projector.weight"][0, 0] == 1.0  # the inputs are untouched
+    summary = json.loads((averaged / "training_summary.json").read_text())
+    assert summary["weights_averaged_with"] == [second.as_posix()] and summary["global_step"] == 10
+    section = _training_section(TrainingRecord.from_summary(summary))
+    assert f"element-wise mean of this run's trained weights and those of `{second.as_posix()}`" in section
+
+    save_file({"projector.weight": torch.zeros(3, 3)}, second / "model.safetensors")
+    with pytest.raises(ValueError, match="1 tensors differ, e.g. projector.weight"):
+        average_weights([first, second], tmp_path / "mismatch")

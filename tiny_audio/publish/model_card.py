@@ -12,7 +12,7 @@ import math
 import re
 import string
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class TrainingRecord:
     epoch: float | None = None
     warm_start: TrainingRecord | None = None  # the earlier run whose trained weights this one started from
     warm_start_from: str | None = None
+    averaged_with: list[str] = field(default_factory=list)  # models whose weights were averaged into this one's
 
     @classmethod
     def from_summary(cls, summary: dict) -> TrainingRecord:
@@ -59,6 +60,7 @@ class TrainingRecord:
             train_loss=summary.get("train_loss"),
             eval_wer=final.get("eval_wer"),
             eval_loss=final.get("eval_loss"),
+            averaged_with=list(summary.get("weights_averaged_with") or []),
         )
 
     @classmethod
@@ -315,6 +317,12 @@ def _training_section(record: TrainingRecord | None) -> str:
         loss = f"loss {record.eval_loss:.4f}" if record.eval_loss is not None else ""
         facts.append(f"- Held-out evaluation at the end of training: {', '.join(p for p in (wer, loss) if p)}")
     facts += _warm_start_facts(record)
+    if record.averaged_with:
+        others = ", ".join(f"`{path}`" for path in record.averaged_with)
+        facts.append(
+            f"- Weights: the element-wise mean of this run's trained weights and those of {others} "
+            "(`scripts/average_weights.py`); the held-out figure above is this run's own, before averaging"
+        )
     recipe = record.recipe
     if recipe:
         sources = ((recipe.get("data") or {}).get("train")) or []
