@@ -26,6 +26,8 @@ def average_weights(models: list[Path], output: Path) -> Path:
     for model in models:
         if not (model / WEIGHTS).is_file():
             raise FileNotFoundError(f"{model} has no {WEIGHTS}; give saved model directories (runs/NAME/model).")
+    if any(output.resolve() == model.resolve() for model in models):
+        raise ValueError(f"--output {output} is one of the models to average; give a new directory.")
     weights = [load_file(model / WEIGHTS) for model in models]
     first = weights[0]
     for model, other in zip(models[1:], weights[1:], strict=True):

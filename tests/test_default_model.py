@@ -89,6 +89,8 @@ def test_averaging_two_saved_models_writes_their_mean_and_records_it(tmp_path, m
     section = _training_section(TrainingRecord.from_summary(summary))
     assert f"element-wise mean of this run's trained weights and those of `{second.as_posix()}`" in section
 
+    with pytest.raises(ValueError, match="is one of the models to average"):
+        average_weights([first, second], second)
     save_file({"projector.weight": torch.zeros(3, 3)}, second / "model.safetensors")
     with pytest.raises(ValueError, match="1 tensors differ, e.g. projector.weight"):
         average_weights([first, second], tmp_path / "mismatch")
