@@ -16,8 +16,8 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-WEIGHTS = "model.safetensors"
-SUMMARY = "training_summary.json"
+from tiny_audio.publish.assemble import SUMMARY_NAME as SUMMARY
+from tiny_audio.publish.assemble import WEIGHTS_NAME as WEIGHTS
 
 
 def average_weights(models: list[Path], output: Path) -> Path:
