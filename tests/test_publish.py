@@ -371,6 +371,15 @@ def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctc_objective():
     assert "Started from the trained weights of an earlier run (`tiny_audio/default_model`: 800 steps" in section
     assert "That run started from an earlier run (`runs/default/model`: 2,800 steps" in section
     assert "All 3 runs together: 5,800 steps, 46,400 samples, 3.5 h" in section
+    assert "(of a resumed run" not in section  # none of the three was resumed
+    # A resumed run reports all its attempts' time; one from before attempts were summed says it timed the last.
+    summed = {**newest, "resumed_from": "runs/x/checkpoint-750", "wall_seconds": 7000.0}
+    section = _training_section(TrainingRecord.from_summary(summed))
+    assert "- Wall time: 116.7 min (all attempts; resumed from checkpoint-750)" in section
+    assert "All 3 runs together: 5,800 steps, 46,400 samples, 3.8 h\n" in section + "\n"
+    section = _training_section(TrainingRecord.from_summary({**summed, "wall_seconds": None}))
+    assert "- Wall time: 100.0 min (the attempt that finished it; resumed from checkpoint-750)" in section
+    assert "3.5 h (of a resumed run from before attempts were summed, only the last is timed)" in section
     warm_up = {"training": {"ctc_weight": 1, "ctc_only_steps": 2000}}
     assert "The first 2,000 steps trained the projector" in _objective(warm_up)
     assert "CTC" not in _objective({"training": {}})

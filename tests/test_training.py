@@ -145,6 +145,10 @@ def test_training_runs_evaluates_saves_and_resumes_after_a_kill(tmp_path, backbo
     assert "resuming from" in log and "checkpoint-" in log
     summary = json.loads((run_dir / "model" / "training_summary.json").read_text())
     assert summary["global_step"] == 6 and summary["resumed_from"]
+    # The wall time counts the killed attempt up to its checkpoint as well as the attempt that finished.
+    first_attempt = json.loads((run_dir / "checkpoint-2" / "trainer_state.json").read_text())
+    first_seconds = first_attempt["stateful_callbacks"]["WallClock"]["attributes"]["earlier_seconds"]
+    assert 0 < first_seconds and summary["wall_seconds"] >= summary["wall_seconds_this_run"] + first_seconds - 1
     assert 0 <= summary["final_eval"]["eval_wer"] and np.isfinite(summary["final_eval"]["eval_loss"])
     assert (run_dir / "curves.png").stat().st_size > 1000
     from transformers import pipeline

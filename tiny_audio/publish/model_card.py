@@ -34,6 +34,7 @@ class TrainingRecord:
     global_step: int | None = None
     samples_seen: int | None = None
     wall_seconds: float | None = None
+    wall_seconds_partial: bool = False  # resumed, and only the last attempt was timed (runs from before WallClock)
     resumed_from: str | None = None
     train_loss: float | None = None
     eval_wer: float | None = None  # fraction
@@ -55,7 +56,8 @@ class TrainingRecord:
             recipe=drop_secrets(summary.get("recipe")),
             global_step=summary.get("global_step"),
             samples_seen=summary.get("samples_seen"),
-            wall_seconds=summary.get("wall_seconds_this_run"),
+            wall_seconds=summary.get("wall_seconds") or summary.get("wall_seconds_this_run"),
+            wall_seconds_partial=bool(resumed) and summary.get("wall_seconds") is None,
             resumed_from=Path(resumed).name if resumed else None,  # a local path: only its name is worth showing
             train_loss=summary.get("train_loss"),
             eval_wer=final.get("eval_wer"),
@@ -308,7 +310,10 @@ def _training_section(record: TrainingRecord | None) -> str:
     if record.epoch is not None:
         facts.append(f"- Epochs: {record.epoch:.2f}")
     if record.wall_seconds is not None:
-        resumed = f" (the run that finished it, resumed from {record.resumed_from})" if record.resumed_from else ""
+        resumed = ""
+        if record.resumed_from:
+            attempts = "the attempt that finished it" if record.wall_seconds_partial else "all attempts"
+            resumed = f" ({attempts}; resumed from {record.resumed_from})"
         facts.append(f"- Wall time: {_duration(record.wall_seconds)}{resumed}")
     if record.train_loss is not None:
         facts.append(f"- Mean training loss: {record.train_loss:.4f}")
@@ -380,12 +385,13 @@ def _warm_start_facts(record: TrainingRecord) -> list[str]:
         "- The figures above are this run's alone; the earlier runs' recipes are under `warm_start` in "
         "`training_summary.json`"
     )
-    any_resumed = any(run.resumed_from for run in runs)
+    partial = " (of a resumed run from before attempts were summed, only the last is timed)"
+    partial = partial if any(run.wall_seconds_partial for run in runs) else ""
     if all(None not in (run.global_step, run.samples_seen, run.wall_seconds) for run in runs):
         facts.append(
             f"- All {len(runs)} runs together: {sum(run.global_step for run in runs):,} steps, "
             f"{sum(run.samples_seen for run in runs):,} samples, {_duration(sum(run.wall_seconds for run in runs))}"
-            + (" (of a resumed run, only the part after its last resume is timed)" if any_resumed else "")
+            + partial
         )
     return facts
 

@@ -30,6 +30,7 @@ from .ctc import ProjectorCTC
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
 from .sources import build_training_mix, load_source
+from .wall_clock import WallClock
 
 logger = logging.getLogger(__name__)
 
@@ -221,13 +222,16 @@ def train(recipe: dict[str, Any]) -> Path:
             )
         model.encoder_cache = EncoderCache()
     bounds = {"min_seconds": data.get("min_seconds", 0.3), "max_seconds": data.get("max_seconds", 30.0)}
+    last_checkpoint = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    clock = WallClock.from_checkpoint(last_checkpoint, started)
+    # A checkpoint from before the clock has no time recorded: the run's total is then unknown, and stays so.
+    callbacks = [clock] if clock else []
     # Trainer's own Hub push (push_to_hub=True) uploads the weights and processor but not the model and pipeline
     # code (transformers 5.23); the callback completes each pushed folder with the code and a model card.
-    callbacks = None
     if args.push_to_hub:
         from ..publish.callback import HubRepoCallback
 
-        callbacks = [HubRepoCallback(recipe)]
+        callbacks.append(HubRepoCallback(recipe))
     train_dataset = build_training_mix(data, seed=args.seed)
     check_length_column(train_dataset, args)
     trainer = ASRTrainer(
@@ -242,7 +246,6 @@ def train(recipe: dict[str, Any]) -> Path:
         ctc_weight=recipe["training"].get("ctc_weight", 0.0),
         ctc_only_steps=recipe["training"].get("ctc_only_steps", 0),
     )
-    last_checkpoint = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
     if last_checkpoint:
         logger.info("resuming from %s", last_checkpoint)
     output = trainer.train(resume_from_checkpoint=last_checkpoint)
@@ -250,6 +253,8 @@ def train(recipe: dict[str, Any]) -> Path:
     model_dir = Path(args.output_dir) / "model"
     if trainer.is_world_process_zero():  # one process writes
         run = {"started": started, "resumed_from": last_checkpoint, "final_eval": final_metrics}
+        if clock is not None:
+            run["wall_seconds"] = clock.seconds()
         save_final_model(trainer, recipe, model_dir, output.training_loss, run)
     # Every process waits for the writer, then leaves the process group: a rank that exited while another still
     # worked was killed at exit by the group's background thread ("terminate called without an active exception").
@@ -275,6 +280,7 @@ def save_final_model(trainer: ASRTrainer, recipe: dict[str, Any], model_dir: Pat
         * args.world_size,
         "train_loss": train_loss,
         "wall_seconds_this_run": round(time.time() - run["started"], 1),
+        "wall_seconds": round(run["wall_seconds"], 1) if "wall_seconds" in run else None,  # all attempts
         "resumed_from": run["resumed_from"],
         "final_eval": run["final_eval"],
         "skipped_samples": trainer.data_collator.skipped,
