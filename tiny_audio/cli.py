@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "data": ("tiny_audio.data.cli", "build and inspect speech datasets"),
     "train": ("tiny_audio.training.cli", "train a model from a recipe (configs/*.yaml)"),
     "eval": ("tiny_audio.evaluation.cli", "word error rate and speed of a model on a dataset"),
+    "compare": ("tiny_audio.evaluation.compare", "is one model's WER really lower than another's (paired bootstrap)"),
     "leaderboard": ("tiny_audio.evaluation.leaderboard", "rank evaluation results into a table and chart"),
     "push": ("tiny_audio.publish.cli", "publish a trained model on the Hugging Face Hub"),
 }
