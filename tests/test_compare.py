@@ -57,7 +57,11 @@ def test_datasets_are_paired_by_name_and_clips_by_id(tmp_path, capsys):
     assert "500 resamples of 80 clips (dev-real, synth; 872 reference words)" in printed
     assert "WER 27.52% (240 errors)" in printed and "WER 18.35% (160 errors)" in printed
     assert "difference (candidate - baseline): -9.17 points" in printed
-    assert "lower in 100.0% of resamples (equal in 0.0%)" in printed
+    assert "lower in 100.0% of resamples (equal in 0.0%)" in printed and "left out" not in printed
+    result("new-model", [1] * 40, WORDS, dataset="synth-kokoro").write(tmp_path / "new" / "eval_synth-kokoro")
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new"), "--resamples", "500"]) == 0
+    printed = capsys.readouterr().out
+    assert "of 80 clips" in printed and "left out (on one side only): synth-kokoro" in printed
 
 
 def test_results_on_different_clips_or_datasets_are_refused(tmp_path):

@@ -24,6 +24,7 @@ __all__ = ["Comparison", "compare", "load_results", "register"]
 @dataclass(frozen=True)
 class Comparison:
     datasets: list[str]  # the datasets both sides were evaluated on
+    unpaired: list[str]  # datasets only one side was evaluated on: left out
     clips: int
     reference_words: int
     baseline_errors: int
@@ -81,11 +82,15 @@ def compare(
     pairs = [(result, theirs[_dataset_key(result)]) for result in baseline if _dataset_key(result) in theirs]
     if not pairs:
         raise ValueError("the two sides share no dataset (same dataset, config and split) to compare on")
+    paired = {_dataset_key(result) for result, _ in pairs}
+    unpaired = [result.dataset for result in baseline + candidate if _dataset_key(result) not in paired]
     rng = np.random.default_rng(seed)
     totals = np.zeros((resamples, 3))  # per resample: baseline errors, candidate errors, reference words
     observed, clips = np.zeros(3, dtype=np.int64), 0
     for pair in pairs:
         counts = _paired_counts(*pair)
+        if not len(counts):  # every reference empty after normalisation: nothing to score
+            continue
         observed, clips = observed + counts.sum(axis=0), clips + len(counts)
         for start in range(0, resamples, 1000):  # in blocks: a draw holds resamples x clips indices
             block = rng.integers(0, len(counts), size=(min(1000, resamples - start), len(counts)))
@@ -94,6 +99,7 @@ def compare(
     low, high = np.percentile(differences, [2.5, 97.5])
     return Comparison(
         datasets=[pair[0].dataset for pair in pairs],
+        unpaired=unpaired,
         clips=clips,
         reference_words=int(observed[2]),
         baseline_errors=int(observed[0]),
@@ -121,6 +127,7 @@ def report(comparison: Comparison, baseline: str, candidate: str) -> str:
             f"the candidate's WER was lower in {100 * comparison.candidate_lower:.1f}% of resamples "
             f"(equal in {100 * comparison.tied:.1f}%)",
         ]
+        + ([f"left out (on one side only): {', '.join(comparison.unpaired)}"] if comparison.unpaired else [])
     )
 
 
