@@ -112,3 +112,25 @@ def test_parts_are_named_encoder_projector_decoder(trained_model):
     }
     assert all(count > 0 for count in counts.values())
     assert sum(counts.values()) == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("decoder", tiny_backbones.DECODERS)
+def test_logits_only_at_label_positions_give_the_same_loss_and_gradients(backbone_paths, decoder):
+    model, processor = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths[decoder])
+    batch = processor(audio=[tiny_backbones.tone(1.0), tiny_backbones.tone(0.4, 440)], text=["hello there", "a"])
+    model.train()
+    assert model.logits_at_labels_only  # every decoder here takes logits_to_keep
+    results = {}
+    for only_labels in (True, False):
+        model.logits_at_labels_only = only_labels
+        model.zero_grad()
+        outputs = model(**batch)
+        outputs.loss.backward()
+        grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+        results[only_labels] = (outputs.loss.detach(), outputs.logits.shape[1], grads)
+    (kept_loss, kept_positions, kept_grads), (full_loss, all_positions, full_grads) = results[True], results[False]
+    assert kept_positions < all_positions  # the prompt and audio positions were skipped
+    torch.testing.assert_close(kept_loss, full_loss)
+    assert kept_grads.keys() == full_grads.keys() and kept_grads
+    for name, grad in kept_grads.items():
+        torch.testing.assert_close(grad, full_grads[name], rtol=1e-4, atol=1e-6, msg=name)

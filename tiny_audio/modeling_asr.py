@@ -10,6 +10,7 @@ configured) and sibling modules. Nothing runs at import but `register_for_auto_c
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 from typing import Any
 
@@ -44,6 +45,9 @@ class ASRModel(PreTrainedModel, GenerationMixin):
             )
         self.encoder = _load_encoder(config, dtype, hub_kwargs)
         self.decoder = _load_decoder(config, dtype, hub_kwargs)
+        # With labels, project onto the vocabulary only where a label is predicted (see `forward`); decoders whose
+        # forward takes no `logits_to_keep` project every position. Set False to compare the two.
+        self.logits_at_labels_only = "logits_to_keep" in inspect.signature(type(self.decoder).forward).parameters
         self.projector = PROJECTORS[config.projector_type](
             encoder_width=self.encoder.config.hidden_size
             if not _is_whisper(self.encoder)
@@ -163,6 +167,11 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         position_ids = None
         if attention_mask is not None:  # left padding: count positions from each row's first real token
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        if labels is not None and self.logits_at_labels_only:
+            # Prompt and audio are most of a sequence and predict no label, yet the vocabulary projection (and its
+            # float32 softmax in the loss) is the decoder's widest layer: keep only the positions some row needs.
+            # The returned `logits` then hold those positions alone.
+            kwargs["shift_labels"], kwargs["logits_to_keep"] = _label_positions(labels)
         return self.decoder(
             inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,
@@ -257,6 +266,14 @@ class ASRModel(PreTrainedModel, GenerationMixin):
 
 def _is_whisper(encoder: nn.Module) -> bool:
     return encoder.config.model_type == "whisper"
+
+
+def _label_positions(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positions whose next token is a label in some row, and the labels they predict (B, K): the causal LM loss
+    with `shift_labels` and `logits_to_keep`, equal to its loss over every position."""
+    next_labels = nn.functional.pad(labels[:, 1:], (0, 1), value=-100)
+    kept = (next_labels != -100).any(0).nonzero().squeeze(-1)
+    return next_labels[:, kept], kept
 
 
 def _is_trained(name: str) -> bool:
