@@ -269,8 +269,8 @@ def _is_whisper(encoder: nn.Module) -> bool:
 
 
 def _label_positions(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Positions whose next token is a label in some row, and the labels they predict (B, K): the causal LM loss
-    with `shift_labels` and `logits_to_keep`, equal to its loss over every position."""
+    """The labels (B, K) predicted at the K positions whose next token is a label in some row, and those positions:
+    the causal LM loss given them as `shift_labels` and `logits_to_keep` equals its loss over every position."""
     next_labels = nn.functional.pad(labels[:, 1:], (0, 1), value=-100)
     kept = (next_labels != -100).any(0).nonzero().squeeze(-1)
     return next_labels[:, kept], kept
