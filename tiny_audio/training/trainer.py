@@ -252,9 +252,7 @@ def train(recipe: dict[str, Any]) -> Path:
     final_metrics = trainer.evaluate() if trainer.eval_dataset else {}
     model_dir = Path(args.output_dir) / "model"
     if trainer.is_world_process_zero():  # one process writes
-        run = {"started": started, "resumed_from": last_checkpoint, "final_eval": final_metrics}
-        if clock is not None:
-            run["wall_seconds"] = clock.seconds()
+        run = {"started": started, "resumed_from": last_checkpoint, "final_eval": final_metrics, "clock": clock}
         save_final_model(trainer, recipe, model_dir, output.training_loss, run)
     # Every process waits for the writer, then leaves the process group: a rank that exited while another still
     # worked was killed at exit by the group's background thread ("terminate called without an active exception").
@@ -280,7 +278,7 @@ def save_final_model(trainer: ASRTrainer, recipe: dict[str, Any], model_dir: Pat
         * args.world_size,
         "train_loss": train_loss,
         "wall_seconds_this_run": round(time.time() - run["started"], 1),
-        "wall_seconds": round(run["wall_seconds"], 1) if "wall_seconds" in run else None,  # all attempts
+        "wall_seconds": round(run["clock"].seconds(), 1) if run["clock"] else None,  # all attempts
         "resumed_from": run["resumed_from"],
         "final_eval": run["final_eval"],
         "skipped_samples": trainer.data_collator.skipped,

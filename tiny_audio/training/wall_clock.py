@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from transformers import TrainerCallback
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_callback import ExportableState
 
 
@@ -33,7 +34,7 @@ class WallClock(TrainerCallback, ExportableState):
         """The clock continued from `checkpoint`; None when that checkpoint has no time recorded (an older run)."""
         if checkpoint is None:
             return cls(started=started)
-        state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
+        state = json.loads((Path(checkpoint) / TRAINER_STATE_NAME).read_text())
         saved = (state.get("stateful_callbacks") or {}).get(cls.__name__)
         if not saved:
             return None
