@@ -1,11 +1,12 @@
 """Copy a trained model into the package as the embedded default (`tiny_audio/default_model/`).
 
-    python scripts/embed_default_model.py runs/default/model [--num-beams 4]
+    python scripts/embed_default_model.py runs/default/model [--generation num_beams=4 no_repeat_ngram_size=4]
 
 Weights, config, tokenizer/processor files, model card and training summary are copied. The remote-code files become
 symlinks to the library's own modules, so the repository keeps one copy of them (a wheel stores the files they point
-to, and `pipeline(model=DIR, trust_remote_code=True)` reads through the links). `--num-beams` sets the embedded
-config's decoding (`generation.num_beams`) for a model trained before its recipe asked for beam search.
+to, and `pipeline(model=DIR, trust_remote_code=True)` reads through the links). `--generation KEY=VALUE ...` sets the
+embedded config's decoding (`generation`; values are read as JSON) for a model whose run decoded otherwise, e.g.
+greedily for quick validation.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tiny_audio"
 TARGET = PACKAGE / "default_model"
 
 
-def embed(model_dir: Path, target: Path = TARGET, num_beams: int | None = None) -> list[Path]:
+def embed(model_dir: Path, target: Path = TARGET, generation: dict[str, Any] | None = None) -> list[Path]:
     if not (model_dir / "config.json").is_file():
         raise FileNotFoundError(f"{model_dir} is not a saved tiny-audio model (no config.json).")
     if target.exists():
@@ -35,18 +37,35 @@ def embed(model_dir: Path, target: Path = TARGET, num_beams: int | None = None) 
             destination.symlink_to(Path("..") / source.name)
         elif source.is_file():
             shutil.copy2(source, destination)
-    if num_beams is not None:
+    if generation:
         config_path = target / "config.json"
         config = json.loads(config_path.read_text())
-        config.setdefault("generation", {})["num_beams"] = num_beams
+        config.setdefault("generation", {}).update(generation)
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return sorted(target.iterdir())
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """`num_beams=4` -> ("num_beams", 4); a value that is not JSON stays a string."""
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise SystemExit(f"--generation takes KEY=VALUE pairs such as num_beams=4, not {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--num-beams", type=int, help="decode with this many beams (default: as the model was saved)")
+    parser.add_argument(
+        "--generation",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="decoding settings to store, e.g. num_beams=4 (default: as the model was saved)",
+    )
     args = parser.parse_args()
-    for path in embed(args.model_dir, num_beams=args.num_beams):
+    for path in embed(args.model_dir, generation=dict(parse_setting(text) for text in args.generation)):
         print(f"{path.name:32s} {path.stat().st_size:>12,} {'-> ' + str(path.readlink()) if path.is_symlink() else ''}")

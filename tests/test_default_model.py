@@ -48,18 +48,19 @@ def test_default_model_loads_through_the_remote_code_path():
     assert isinstance(asr(str(SAMPLE), max_new_tokens=8)["text"], str)
 
 
-def test_embedding_a_model_can_set_its_beam_search(tmp_path, monkeypatch):
+def test_embedding_a_model_can_set_its_decoding(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
-    from embed_default_model import embed
+    from embed_default_model import embed, parse_setting
 
     saved = tmp_path / "run" / "model"
     saved.mkdir(parents=True)
     (saved / "config.json").write_text(json.dumps({"generation": {"max_new_tokens": 96, "num_beams": 1}}))
     (saved / "modeling_asr.py").write_text("# stand-in for the saved module\n")
     target = tmp_path / "embedded"
-    embed(saved, target, num_beams=4)
+    settings = dict(parse_setting(text) for text in ["num_beams=4", "no_repeat_ngram_size=4"])
+    embed(saved, target, generation=settings)
     config = json.loads((target / "config.json").read_text())
-    assert config["generation"] == {"max_new_tokens": 96, "num_beams": 4}
+    assert config["generation"] == {"max_new_tokens": 96, "num_beams": 4, "no_repeat_ngram_size": 4}
     assert (target / "modeling_asr.py").readlink() == Path("..") / "modeling_asr.py"
     embed(saved, target)  # without the option the saved decoding is kept
     assert json.loads((target / "config.json").read_text())["generation"]["num_beams"] == 1
@@ -88,6 +89,9 @@ def test_averaging_two_saved_models_writes_their_mean_and_records_it(tmp_path, m
     assert summary["weights_averaged_with"] == [second.as_posix()] and summary["global_step"] == 10
     section = _training_section(TrainingRecord.from_summary(summary))
     assert f"element-wise mean of this run's trained weights and those of `{second.as_posix()}`" in section
+    continued = {"global_step": 5, "recipe": {}, "warm_start": {"from": "runs/averaged", "summary": summary}}
+    chain = _training_section(TrainingRecord.from_summary(continued))
+    assert f"(`runs/averaged`: 10 steps, then averaged with `{second.as_posix()}`)" in chain
 
     with pytest.raises(ValueError, match="is one of the models to average"):
         average_weights([first, second], second)

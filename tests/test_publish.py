@@ -392,3 +392,6 @@ def test_card_says_how_the_model_decodes():
     assert "- **Decoding**: greedy" in _architecture({})
     beams = _architecture({"generation": {"num_beams": 4, "max_new_tokens": 96}})
     assert "- **Decoding**: beam search with 4 beams" in beams and '{"num_beams": 1}' in beams
+    assert "no_repeat_ngram_size" not in beams
+    guarded = _architecture({"generation": {"num_beams": 4, "no_repeat_ngram_size": 4}})
+    assert "no sequence of 4 tokens is written twice" in guarded

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -197,7 +198,11 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         options = {**self.config.generation, **generate_kwargs}
         if "pad_token_id" not in options and self.decoder.generation_config.pad_token_id is None:
             options["pad_token_id"] = self.decoder.generation_config.eos_token_id
-        return self.decoder.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **options)
+        with warnings.catch_warnings():
+            # An n-gram guard (no_repeat_ngram_size) sees only the transcript, never the prompt, which is what we
+            # want; transformers warns about exactly that on every call.
+            warnings.filterwarnings("ignore", message="Passing `no_repeat_ngram_size` with `inputs_embeds`")
+            return self.decoder.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **options)
 
     def get_input_embeddings(self) -> nn.Module:
         return self.decoder.get_input_embeddings()

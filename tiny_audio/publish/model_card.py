@@ -213,11 +213,15 @@ def _architecture(config: dict) -> str:
 def _decoding_note(generation: dict) -> str:
     beams = generation.get("num_beams", 1)
     if beams > 1:
-        return (
+        note = (
             f"beam search with {beams} beams (config `generation`; the results below use it); "
             '`generate_kwargs={"num_beams": 1}` decodes greedily, faster'
         )
-    return 'greedy (config `generation`); `generate_kwargs={"num_beams": 4}` searches 4 beams, slower'
+    else:
+        note = 'greedy (config `generation`); `generate_kwargs={"num_beams": 4}` searches 4 beams, slower'
+    if ngram := generation.get("no_repeat_ngram_size"):
+        note += f"; no sequence of {ngram} tokens is written twice (`no_repeat_ngram_size`), which ends repetition loops"
+    return note
 
 
 def _lora_note(lora: dict | None) -> str:
@@ -376,6 +380,8 @@ def _warm_start_facts(record: TrainingRecord) -> list[str]:
         figures = [f"{earlier.global_step:,} steps" if earlier.global_step is not None else None]
         figures.append(f"{earlier.samples_seen:,} samples" if earlier.samples_seen is not None else None)
         figures.append(_duration(earlier.wall_seconds) if earlier.wall_seconds is not None else None)
+        if earlier.averaged_with:  # the figures are that run's own; its saved weights were a mean
+            figures.append("then averaged with " + ", ".join(f"`{path}`" for path in earlier.averaged_with))
         facts.append(f"- {lead} an earlier run (`{current.warm_start_from}`: {', '.join(f for f in figures if f)})")
         runs.append(earlier)
         current = earlier
