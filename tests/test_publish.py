@@ -394,4 +394,4 @@ def test_card_says_how_the_model_decodes():
     assert "- **Decoding**: beam search with 4 beams" in beams and '{"num_beams": 1}' in beams
     assert "no_repeat_ngram_size" not in beams
     guarded = _architecture({"generation": {"num_beams": 4, "no_repeat_ngram_size": 4}})
-    assert "no sequence of 4 tokens is written twice" in guarded
+    assert "no 4 tokens in a row are written twice" in guarded

@@ -220,7 +220,7 @@ def _decoding_note(generation: dict) -> str:
     else:
         note = 'greedy (config `generation`); `generate_kwargs={"num_beams": 4}` searches 4 beams, slower'
     if ngram := generation.get("no_repeat_ngram_size"):
-        note += f"; no sequence of {ngram} tokens is written twice (`no_repeat_ngram_size`), which ends repetition loops"
+        note += f"; no {ngram} tokens in a row are written twice (`no_repeat_ngram_size`), which ends repetition loops"
     return note
 
 
