@@ -5,8 +5,8 @@
 Weights, config, tokenizer/processor files, model card and training summary are copied. The remote-code files become
 symlinks to the library's own modules, so the repository keeps one copy of them (a wheel stores the files they point
 to, and `pipeline(model=DIR, trust_remote_code=True)` reads through the links). `--generation KEY=VALUE ...` sets the
-embedded config's decoding (`generation`; values are read as JSON) for a model whose run decoded otherwise, e.g.
-greedily for quick validation.
+embedded config's decoding (`generation`; values are read as YAML, as in recipe overrides) for a model whose run
+decoded otherwise, e.g. greedily for quick validation.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+
+from tiny_audio.training.recipe import parse_value
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tiny_audio"
 TARGET = PACKAGE / "default_model"
@@ -46,14 +48,11 @@ def embed(model_dir: Path, target: Path = TARGET, generation: dict[str, Any] | N
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
-    """`num_beams=4` -> ("num_beams", 4); a value that is not JSON stays a string."""
+    """`num_beams=4` -> ("num_beams", 4): the value is read as a recipe override's is (YAML)."""
     key, separator, value = text.partition("=")
     if not separator or not key:
         raise SystemExit(f"--generation takes KEY=VALUE pairs such as num_beams=4, not {text!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+    return key, parse_value(value)
 
 
 if __name__ == "__main__":
