@@ -202,6 +202,30 @@ def test_partial_build_resumes(corpus, tmp_path):
     assert _rows(copy, "train", tmp_path) == _rows(path, "train", tmp_path)  # same sentences, voices, speeds, pitches
 
 
+@needs_tools
+def test_part_of_the_plan_matches_the_full_build_and_the_rest_fills_in(corpus, tmp_path):
+    path, full = corpus
+    part = tmp_path / "part"
+    summary = build_corpus(part, num_workers=1, progress=False, splits=["test"], **SMALL)
+    assert summary.splits["train"]["clips"] == 0 and summary.splits["test"] == full.splits["test"]
+    assert summary.shards_built < summary.shards_planned == full.shards_built
+    assert "A partial build" in (part / "README.md").read_text()
+    assert _rows(part, "test", tmp_path) == _rows(path, "test", tmp_path)  # the full plan's test clips, not a new plan
+
+    summary = build_corpus(part, num_workers=1, progress=False, splits=["train"], shard_range=range(1, 2), **SMALL)
+    assert summary.shards_built == 1 and [p.name[:11] for p in (part / "data").glob("train-*")] == ["train-00001"]
+
+    summary = build_corpus(part, num_workers=1, progress=False, **SMALL)  # no choice: the rest of the plan
+    assert summary.shards_built == full.shards_built - summary.shards_resumed and summary.splits == full.splits
+    assert "A partial build" not in (part / "README.md").read_text()
+    assert _rows(part, "train", tmp_path) == _rows(path, "train", tmp_path)
+
+
+def test_unknown_split_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="splits must name at least one of train, validation, test"):
+        build_corpus(tmp_path / "x", splits=["dev"], sentences=["One two three."] * 3, progress=False)
+
+
 def _build_in_own_session(output: Path, kwargs: dict) -> None:
     os.setsid()  # its own process group, so the test can kill it together with the engines it is running
     build_corpus(output, **kwargs)
@@ -279,6 +303,13 @@ def test_cli(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli_main(["data", "synth", "--output", str(tmp_path / "bad"), "--texts", "austen,shakespeare"])
     assert "unknown text source(s) ['shakespeare']; accepted: austen,wordnet" in capsys.readouterr().err
+    for bad in ("7", "9-3", "a-b"):
+        with pytest.raises(SystemExit):
+            cli_main(["data", "synth", "--output", str(tmp_path / "bad"), "--shards", bad])
+        assert f"expected FIRST-LAST shard numbers such as 12-25, got {bad!r}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli_main(["data", "synth", "--output", str(tmp_path / "bad"), "--splits", "dev"])
+    assert "unknown split(s) ['dev']; accepted: train,validation,test" in capsys.readouterr().err
 
 
 @needs_tools

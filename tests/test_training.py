@@ -212,8 +212,26 @@ def test_augmentation_changes_training_audio_only_when_enabled():
     changed = always(clip, rng)
     assert changed.shape != clip.shape or not np.allclose(changed, clip)
     assert not Augmentation().enabled
+    assert Augmentation(reverb_probability=0.1).enabled
     with pytest.raises(ValueError, match="Unknown augmentation settings"):
-        Augmentation.from_recipe({"reverb_probability": 1})
+        Augmentation.from_recipe({"echo_probability": 1})
+
+
+def test_reverb_adds_a_decaying_tail_and_keeps_length_and_loudness():
+    from tiny_audio.training.augment import reverberate
+
+    click = np.zeros(16000, dtype=np.float32)
+    click[1000] = 0.5
+    heard = reverberate(click, rt60=0.4, direct_db=3.0, rng=np.random.default_rng(0))
+    assert heard.shape == click.shape and heard.dtype == np.float32 and np.abs(heard[:1000]).max() < 1e-6
+    assert np.sqrt(np.mean(heard**2)) == pytest.approx(np.sqrt(np.mean(click**2)), rel=1e-3)
+    tail = heard[1001:].astype(np.float64) ** 2
+    early, late = tail[:800].sum(), tail[4000:4800].sum()  # 0-50 ms and 250-300 ms after the click
+    assert late > 0 and 10 * np.log10(early / late) == pytest.approx(60 * 0.25 / 0.4, abs=5)  # 60 dB per RT60
+    direct = heard[1000] ** 2
+    assert 10 * np.log10(direct / tail.sum()) == pytest.approx(3.0, abs=0.1)
+    tone = tiny_backbones.tone(1.0)
+    assert np.allclose(reverberate(tone, 0.3, 60.0, np.random.default_rng(1)), tone, atol=1e-3)  # no room: as is
 
 
 def test_encoder_cache_reuses_outputs_and_changes_nothing(backbone_paths):

@@ -51,6 +51,7 @@ class BuildSummary:
     failed: list[dict[str, str]] = field(default_factory=list)
     shards_built: int = 0
     shards_resumed: int = 0
+    shards_planned: int = 0  # more than built + resumed when `splits` or `shard_range` chose a part of the plan
     wall_seconds: float = 0.0
     prepare_seconds: float = 0.0  # text cleaning, voice discovery and planning, before any audio
     # Worker seconds per stage (synthesis, resample, encode, write), summed over every shard of the corpus, including
@@ -169,7 +170,8 @@ def _render(todo: list[Shard], output: Path, num_workers: int, progress: bool, d
 
 def _summarise(summary: BuildSummary, shards: list[Shard], results: dict[str, ShardResult], output: Path) -> None:
     failed_ids = {f["id"] for r in results.values() for f in r.failed}
-    kept = {split: [u for s in shards if s.split == split for u in s.utterances if u.id not in failed_ids]
+    built = [s for s in shards if s.name in results]  # all of them unless a part of the plan was chosen
+    kept = {split: [u for s in built if s.split == split for u in s.utterances if u.id not in failed_ids]
             for split in SPLITS}  # fmt: skip
     for split in SPLITS:
         seconds = sum(r.seconds for r in results.values() if r.split == split)
@@ -212,6 +214,8 @@ def build_corpus(
     voices: Sequence[Voice] | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    splits: Sequence[str] = SPLITS,
+    shard_range: range | None = None,
 ) -> BuildSummary:
     """Build (or resume) a synthetic speech corpus in `output_dir`; returns what was built.
 
@@ -221,8 +225,14 @@ def build_corpus(
     texts: which text sources to speak (see TEXTS); `sentences` replaces them (tests, custom corpora).
     voices: use these instead of the installed voices.
     A rerun with the same arguments skips finished shards; failed clips are skipped and listed in the summary.
+    splits, shard_range: make only these splits, and within each only the shards numbered in `shard_range` (e.g.
+    just the test split to evaluate, or one range of shards per machine). The plan is always the whole corpus's,
+    so the part made is exactly that part of the full build, and a later run without them fills in the rest.
     """
     start = time.perf_counter()
+    unknown = sorted(set(splits) - set(SPLITS))
+    if unknown or not splits:
+        raise ValueError(f"splits must name at least one of {', '.join(SPLITS)}; got {list(splits)}")
     output = Path(output_dir)
     dropped: Counter[str] = Counter()
     pool_sentences, sources = corpus_sentences(sentences, dropped, texts)
@@ -246,14 +256,14 @@ def build_corpus(
     todo = []
     for shard in shards:
         previous = load_shard_result(output, shard)
-        if previous is None:
-            todo.append(shard)
-        else:
+        if previous is not None:
             results[shard.name] = previous
+        elif shard.split in splits and (shard_range is None or shard.index in shard_range):
+            todo.append(shard)
     prepared = time.perf_counter() - start
     workers = max(1, min(num_workers or os.cpu_count() or 1, len(todo) or 1))
-    total = sum(len(s.utterances) for s in shards)
     done = sum(r.planned for r in results.values())
+    total = done + sum(len(s.utterances) for s in todo)
     summary = BuildSummary(
         output_dir=str(output),
         seed=seed,
@@ -263,6 +273,7 @@ def build_corpus(
         sentences_dropped=dict(dropped),
         voices_available=len(voice_list),
         shards_resumed=len(results),
+        shards_planned=len(shards),
         prepare_seconds=round(prepared, 1),
     )
     for result in _render(todo, output, workers, progress, done, total):

@@ -57,11 +57,18 @@ def write_card(output: Path, summary: BuildSummary, voices: list[Voice]) -> Path
     )
     held_out = ", ".join(f"`{t}`" for t in summary.test_timbres) or "none"
     checks = "".join(f"- {name}: {'yes' if ok else 'NO'}\n" for name, ok in summary.checks.items())
+    made = summary.shards_built + summary.shards_resumed
+    partial = (
+        f" **A partial build**: {made} of its {summary.shards_planned} planned shards; rerun `tiny-audio data synth`"
+        " with the same settings to make the rest."
+        if made < summary.shards_planned
+        else ""
+    )
     text = f"""{_header(splits)}
 # tiny-audio synthetic English speech
 
 Synthetic read speech for training speech recognisers, made by `tiny-audio data synth` (seed {summary.seed},
-{summary.hours_requested} hours requested). 16 kHz mono FLAC inside parquet shards.
+{summary.hours_requested} hours requested). 16 kHz mono FLAC inside parquet shards.{partial}
 
 ## Contents
 

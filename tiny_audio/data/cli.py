@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from .plan import SHARD_SIZE
+from .plan import SHARD_SIZE, SPLITS
 from .sources import TEXTS
 from .voices import ENGINES
 
@@ -31,6 +31,13 @@ def _comma_list(accepted: tuple[str, ...], what: str):
     return parse
 
 
+def _shard_range(text: str) -> range:
+    first, sep, last = text.partition("-")
+    if not (sep and first.isdigit() and last.isdigit() and int(first) <= int(last)):
+        raise argparse.ArgumentTypeError(f"expected FIRST-LAST shard numbers such as 12-25, got {text!r}")
+    return range(int(first), int(last) + 1)
+
+
 def _synth(args: argparse.Namespace) -> int:
     from .build import build_corpus
 
@@ -47,6 +54,8 @@ def _synth(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
         overwrite=args.overwrite,
         progress=not args.quiet,
+        splits=args.splits,
+        shard_range=args.shards,
     )
     for split, info in summary.splits.items():
         print(
@@ -145,6 +154,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--validation-fraction", type=float, default=0.05, help="share of sentences and hours")
     synth.add_argument("--test-fraction", type=float, default=0.05, help="share of sentences and hours")
     synth.add_argument("--shard-size", type=int, default=SHARD_SIZE, help=f"clips per file (default {SHARD_SIZE})")
+    synth.add_argument(
+        "--splits",
+        type=_comma_list(SPLITS, "split(s)"),
+        default=list(SPLITS),
+        help="make only these splits, e.g. test,validation to evaluate (default all; the plan stays the full one)",
+    )
+    synth.add_argument(
+        "--shards",
+        type=_shard_range,
+        default=None,
+        metavar="FIRST-LAST",
+        help="make only the shards numbered FIRST to LAST within each split, e.g. 0-12 on one machine and 13-25 on "
+        "another (default all)",
+    )
     synth.add_argument("--overwrite", action="store_true", help="delete a previous build in --output first")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_synth)

@@ -3,7 +3,7 @@
 A recipe has four sections:
     model         ASRConfig fields: what the model is
     data          train sources (weighted mix), eval source, filters, non-speech share, text normalisation
-    augmentation  on-the-fly speed / noise / gain for training batches (never in evaluation)
+    augmentation  on-the-fly speed / reverb / noise / gain for training batches (never in evaluation)
     training      Hugging Face TrainingArguments fields, plus tiny-audio's own (trainer.OUR_TRAINING_KEYS)
 """
 
