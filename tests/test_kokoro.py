@@ -76,3 +76,22 @@ def test_kokoro_speaks_a_sentence():
     assert len(fast) / fast_rate < seconds * 0.95
     with pytest.raises(SynthesisError, match="at most 509"):
         synthesize(voice, "Words and more words. " * 60, speed=1.0, pitch=0.0)
+
+
+@needs_kokoro
+def test_the_builder_joins_the_model_before_its_workers_start(tmp_path, monkeypatch):
+    from tiny_audio.data import build
+
+    assert kokoro.assemble_model().stat().st_size > 80_000_000  # the joined int8 model
+    calls = []
+
+    def assemble() -> None:
+        calls.append("joined")
+        raise RuntimeError("stop before synthesising")
+
+    monkeypatch.setattr(build.kokoro, "assemble_model", assemble)
+    voices = discover_voices(("kokoro",))
+    sentences = [f"This is sentence number {n} of the test." for n in range(1, 9)]
+    with pytest.raises(RuntimeError, match="stop before synthesising"):
+        build.build_corpus(tmp_path / "k", hours=0.01, sentences=sentences, voices=voices, progress=False)
+    assert calls == ["joined"] and not list((tmp_path / "k" / "data").glob("*.parquet"))

