@@ -40,14 +40,15 @@ class Augmentation:
 
     @property
     def enabled(self) -> bool:
-        probabilities = (self.speed_probability, self.reverb_probability, self.noise_probability, self.gain_probability)
-        return max(probabilities) > 0
+        return any(getattr(self, name) > 0 for name in self.__dataclass_fields__ if name.endswith("_probability"))
 
     def __call__(self, waveform: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if rng.random() < self.speed_probability:
             factor = rng.uniform(*self.speed_range)
             waveform = soxr.resample(waveform, SAMPLING_RATE * factor, SAMPLING_RATE).astype(np.float32)
-        if rng.random() < self.reverb_probability:  # before the noise: the room shapes the voice, not the mic's hiss
+        # Before the noise: the room shapes the voice, not the mic's hiss. Drawn only when on, so that recipes without
+        # reverb see the same random augmentations as before it existed (their runs stay reproducible).
+        if self.reverb_probability > 0 and rng.random() < self.reverb_probability:
             rt60, direct_db = rng.uniform(*self.reverb_seconds), rng.uniform(*self.reverb_direct_db)
             waveform = reverberate(waveform, rt60, direct_db, rng)
         if rng.random() < self.noise_probability:
