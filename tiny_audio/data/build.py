@@ -29,7 +29,7 @@ from .schema import corpus_features
 from .sources import AUSTEN_NOVELS, TEXTS, TextSource, austen_source, read_austen, read_wordnet_examples, wordnet_source
 from .synth import ShardResult, exit_with_parent, load_shard_result, run_shard_job
 from .text import Sentence, clean_corpus, clean_sentence, sentences_from_prose
-from .voices import ENGINES, INSTALL_HINT, Voice, discover_voices
+from .voices import DEFAULT_ENGINES, INSTALL_HINT, Voice, discover_voices
 
 
 @dataclass
@@ -207,7 +207,7 @@ def build_corpus(
     seed: int = 0,
     num_workers: int | None = None,
     max_sentences: int | None = None,
-    engines: Sequence[str] = ENGINES,
+    engines: Sequence[str] = DEFAULT_ENGINES,
     split_fractions: dict[str, float] | None = None,
     shard_size: int = SHARD_SIZE,
     sentences: Sequence[str] | None = None,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .plan import SHARD_SIZE, SPLITS
 from .sources import TEXTS
-from .voices import ENGINES
+from .voices import DEFAULT_ENGINES, ENGINES
 
 DEFAULT_OUTPUT = "data/synth"
 # 32 hours: at ~5 s per clip that is ~22,000 clips, so every clip can say a different sentence (>= 20,000) while
@@ -142,8 +142,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument(
         "--engines",
         type=_comma_list(ENGINES, "engine(s)"),
-        default=list(ENGINES),
-        help=f"comma list of {','.join(ENGINES)} (default all)",
+        default=list(DEFAULT_ENGINES),
+        help=f"comma list of {','.join(ENGINES)} (default {','.join(DEFAULT_ENGINES)}; espeak-ng-random is opt-in)",
     )
     synth.add_argument(
         "--texts",
@@ -189,7 +189,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     voices = commands.add_parser("voices", help="list the TTS voices installed here")
     voices.add_argument(
-        "--engines", type=_comma_list(ENGINES, "engine(s)"), default=list(ENGINES), help="comma list of engines"
+        "--engines", type=_comma_list(ENGINES, "engine(s)"), default=list(DEFAULT_ENGINES), help="comma list of engines"
     )
     voices.add_argument("--json", action="store_true", help="print as JSON")
     voices.set_defaults(func=_voices)

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import espeak_random
 from . import kokoro as kokoro_parts
-from .voices import Voice, installed_voice_names, piper_model
+from .voices import Voice, espeak_data_dir, installed_voice_names, piper_model
 
 ESPEAK_WPM = 175  # espeak-ng's default rate; speed multiplies it
 ESPEAK_PITCH_CENTRE, ESPEAK_PITCH_SPAN = 50, 25  # pitch -1..1 -> espeak -p 25..75 (its default is 50)
@@ -75,13 +76,26 @@ def _run(command: list[str], stdin: bytes | None = None) -> bytes:
     return result.stdout
 
 
-def espeak(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:
-    """espeak-ng via stdin/stdout (stdin so a sentence can never be parsed as an option)."""
+def espeak(
+    voice: Voice, text: str, speed: float, pitch: float, data_path: Path | None = None
+) -> tuple[np.ndarray, float]:
+    """espeak-ng via stdin/stdout (stdin so a sentence can never be parsed as an option). `data_path`: a folder
+    holding another `espeak-ng-data` to read voices from (`espeak-ng --path`)."""
     wpm = round(ESPEAK_WPM * speed)
     pitch_value = round(ESPEAK_PITCH_CENTRE + ESPEAK_PITCH_SPAN * pitch)
     command = ["espeak-ng", "-v", voice.name, "-s", str(wpm), "-p", str(pitch_value), "--stdin", "--stdout"]
+    if data_path is not None:
+        command.insert(1, f"--path={data_path}")
     audio, rate = parse_wav(_run(command, stdin=text.encode("utf-8")))
     return audio, float(rate)
+
+
+def espeak_random_timbre(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:
+    """espeak-ng with one of tiny-audio's random variants, read from their private data folder."""
+    system_data = espeak_data_dir()
+    if system_data is None:
+        raise SynthesisError("espeak-ng is not installed (apt-get install espeak-ng)")
+    return espeak(voice, text, speed, pitch, data_path=espeak_random.data_path(system_data))
 
 
 def flite(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:
@@ -181,7 +195,8 @@ def kokoro(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndar
     return audio, kokoro_parts.SAMPLE_RATE * factor
 
 
-SYNTHESIZERS = {"espeak-ng": espeak, "flite": flite, "piper": piper, "kokoro": kokoro}
+SYNTHESIZERS = {"espeak-ng": espeak, "flite": flite, "piper": piper, "kokoro": kokoro,
+                "espeak-ng-random": espeak_random_timbre}  # fmt: skip
 
 
 def synthesize(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:

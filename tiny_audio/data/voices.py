@@ -20,9 +20,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import kokoro
+from . import espeak_random, kokoro
 
-ENGINES = ("espeak-ng", "flite", "piper", "kokoro")
+ENGINES = ("espeak-ng", "flite", "piper", "kokoro", "espeak-ng-random")
+# What a build uses when no engines are named. The random espeak-ng timbres (`espeak_random.py`) are opt-in: a
+# corpus made with them is a different corpus, and the default one stays what it always was.
+DEFAULT_ENGINES = ("espeak-ng", "flite", "piper", "kokoro")
 # espeak-ng's English accents (its `gmw/en*` voices). The `mb/*` ones need MBROLA, which Debian does not install
 # with espeak-ng, so they are not listed.
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029",
@@ -63,14 +66,19 @@ def espeak_data_dir() -> Path | None:
     return Path(match.group(1)) if match else None
 
 
+def espeak_accents() -> list[str]:
+    """The English accents (of `ESPEAK_ACCENTS`) that this espeak-ng lists."""
+    listing = subprocess.run(["espeak-ng", "--voices=en"], capture_output=True, text=True, timeout=30).stdout
+    listed = {line.split()[1].lower() for line in listing.splitlines()[1:] if len(line.split()) > 1}
+    return [accent for accent in ESPEAK_ACCENTS if accent in listed]
+
+
 def espeak_voices() -> list[Voice]:
     """Every English accent crossed with every voice variant, plus each accent's own voice."""
     data = espeak_data_dir()
     if data is None:
         return []
-    listing = subprocess.run(["espeak-ng", "--voices=en"], capture_output=True, text=True, timeout=30).stdout
-    listed = {line.split()[1].lower() for line in listing.splitlines()[1:] if len(line.split()) > 1}
-    accents = [accent for accent in ESPEAK_ACCENTS if accent in listed]
+    accents = espeak_accents()
     variant_dir = data / "voices" / "!v"
     files = sorted(variant_dir.iterdir()) if variant_dir.is_dir() else []
     variants = [p.name for p in files if p.is_file() and " " not in p.name and p.name not in ESPEAK_SKIP_VARIANTS]
@@ -79,6 +87,16 @@ def espeak_voices() -> list[Voice]:
         voices.append(Voice("espeak-ng", accent, accent, ESPEAK_DEFAULT_VARIANT))
         voices.extend(Voice("espeak-ng", f"{accent}+{variant}", accent, variant) for variant in variants)
     return voices
+
+
+def espeak_random_voices() -> list[Voice]:
+    """Every English accent crossed with every random timbre (`espeak_random.py`); each timbre is one speaker."""
+    data = espeak_data_dir()
+    if data is None:
+        return []
+    espeak_random.data_path(data)  # made here, in the build's parent process, before any worker speaks
+    accents = espeak_accents()
+    return [Voice("espeak-ng-random", f"{a}+{t}", a, t) for t in espeak_random.timbre_names() for a in accents]
 
 
 def flite_voices() -> list[Voice]:
@@ -111,7 +129,8 @@ def kokoro_voices() -> list[Voice]:
     return [Voice("kokoro", name, "en-us", name) for name in kokoro.voice_names()]
 
 
-_FINDERS = {"espeak-ng": espeak_voices, "flite": flite_voices, "piper": piper_voices, "kokoro": kokoro_voices}
+_FINDERS = {"espeak-ng": espeak_voices, "flite": flite_voices, "piper": piper_voices, "kokoro": kokoro_voices,
+            "espeak-ng-random": espeak_random_voices}  # fmt: skip
 
 
 @functools.cache
@@ -122,7 +141,7 @@ def installed_voice_names(engine: str) -> frozenset[str]:
     return frozenset(v.name for v in found)
 
 
-def discover_voices(engines: tuple[str, ...] | list[str] = ENGINES) -> list[Voice]:
+def discover_voices(engines: tuple[str, ...] | list[str] = DEFAULT_ENGINES) -> list[Voice]:
     """All voices of the requested engines that are installed here, sorted (so plans are reproducible)."""
     unknown = set(engines) - set(ENGINES)
     if unknown:
