@@ -3,7 +3,7 @@
 espeak-ng ships ~100 variants, and a model trained on some of them still stumbles on an unheard one (the synthetic
 test split's worst timbres are such variants). More training timbres from the same synthesiser cover more of the
 space a new variant can fall in. The variants are made by rule, not copied: each parameter is drawn from a range
-wide enough to hold espeak-ng's own variants, and `r0042` is the same file on every machine (seeded by its name).
+that spans most of espeak-ng's own variants, and `r0042` is the same file on every machine (seeded by its name).
 
 espeak-ng reads variants only from its data folder, so the variants go into a private copy of that folder (links to
 the system's files plus a `voices/!v` of our own) under ~/.cache/tiny-audio, which `espeak-ng --path` points at.
