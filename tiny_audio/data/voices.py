@@ -57,8 +57,10 @@ class Voice:
         return f"{self.engine}/{self.timbre}"
 
 
+@functools.cache
 def espeak_data_dir() -> Path | None:
-    """espeak-ng's data folder, as the program itself reports it (it differs between builds)."""
+    """espeak-ng's data folder, as the program itself reports it (it differs between builds). Cached: the random
+    timbres need it for every clip they speak, and asking costs a subprocess."""
     if shutil.which("espeak-ng") is None:
         return None
     result = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, timeout=30)
