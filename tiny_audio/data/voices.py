@@ -117,8 +117,8 @@ def flite_shifted_voices() -> list[Voice]:
     if importlib.util.find_spec("parselmouth") is None:
         return []
     bases = {v.name: v.accent for v in flite_voices() if v.name in flite_shifted.BASE_VOICES}
-    names = [name for name in flite_shifted.voice_names() if name.partition("+")[0] in bases]
-    return [Voice("flite-shifted", name, bases[name.partition("+")[0]], name) for name in names]
+    base_of = {name: flite_shifted.split_name(name)[0] for name in flite_shifted.voice_names()}
+    return [Voice("flite-shifted", name, bases[base], name) for name, base in base_of.items() if base in bases]
 
 
 def piper_model() -> Path | None:
