@@ -395,3 +395,6 @@ def test_card_says_how_the_model_decodes():
     assert "no_repeat_ngram_size" not in beams
     guarded = _architecture({"generation": {"num_beams": 4, "no_repeat_ngram_size": 4}})
     assert "no 4 tokens in a row are written twice" in guarded
+    assert "ctc_rescore_weight" not in guarded
+    rescored = _architecture({"generation": {"num_beams": 4, "ctc_rescore_weight": 0.2}})
+    assert "0.8 x beam score + 0.2 x the projector's CTC log-likelihood per token" in rescored

@@ -26,6 +26,7 @@ REMOTE_CODE_FILES = {
     "processing_asr.py",
     "pipeline_asr.py",
     "projectors.py",
+    "ctc_head.py",
     "audio_input.py",
 }
 
@@ -166,8 +167,15 @@ def test_transcribe_command_passes_decoding_options_to_the_pipeline(saved_dir, t
     result = subprocess.run([*command, "--num-beams", "3"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == TARGETS[0]
+    # The saved model's remote code, CTC head module included, rescores the beams. This model never trained its CTC
+    # head (training.ctc_weight), so which beam wins says nothing; tests/test_ctc_rescoring.py checks the choice.
+    rescored = [*command, "--num-beams", "3", "--ctc-rescore-weight", "0.3"]
+    result = subprocess.run(rescored, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip(), result.stderr[-3000:]
     broken = subprocess.run([*command, "--num-beams", "0"], capture_output=True, text=True, timeout=300)
     assert broken.returncode == 2 and "'0' is not a beam width" in broken.stderr
+    too_heavy = subprocess.run([*command, "--ctc-rescore-weight", "2"], capture_output=True, text=True, timeout=300)
+    assert too_heavy.returncode == 2 and "'2' is not a weight; give a number from 0 to 1" in too_heavy.stderr
 
 
 def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_path):
@@ -178,5 +186,10 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
     parser = argparse.ArgumentParser()
     transcribe.register(parser.add_subparsers())
     (tmp_path / "clip.wav").touch()
-    assert transcribe.run(parser.parse_args(["transcribe", str(tmp_path / "clip.wav"), "--num-beams", "3"])) == 0
+    clip = str(tmp_path / "clip.wav")
+    assert transcribe.run(parser.parse_args(["transcribe", clip, "--num-beams", "3"])) == 0
     assert calls[0]["generate_kwargs"] == {"num_beams": 3}
+    assert transcribe.run(parser.parse_args(["transcribe", clip, "--ctc-rescore-weight", "0"])) == 0
+    assert calls[1]["generate_kwargs"] == {"ctc_rescore_weight": 0.0}
+    assert transcribe.run(parser.parse_args(["transcribe", clip])) == 0
+    assert "generate_kwargs" not in calls[2]

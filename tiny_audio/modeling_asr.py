@@ -23,6 +23,7 @@ from transformers.dynamic_module_utils import custom_object_save
 from transformers.utils import cached_file
 
 from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
+from .ctc_head import ctc_classes, ctc_logits, hypothesis_log_likelihoods
 from .pipeline_asr import ASRPipeline
 from .projectors import PROJECTORS
 
@@ -60,6 +61,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         self.audio_layout = audio_layout(self.encoder.config, config.projector_stack)
         # Optional store of frozen-encoder outputs, set by training (tiny_audio.training.encoder_cache); not saved.
         self.encoder_cache = None
+        self._ctc_classes = None  # the CTC head's class vectors, built on the first CTC-rescored generate
         self.encoder.requires_grad_(False)
         self.decoder.requires_grad_(False)
         for part, lora in (("encoder", config.encoder_lora), ("decoder", config.decoder_lora)):
@@ -131,16 +133,12 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         placeholder_mask = input_ids == self.config.audio_token_id
         # The placeholder id may lie past the decoder's vocabulary: it is never looked up, only overwritten.
         embeds = self.decoder.get_input_embeddings()(input_ids.masked_fill(placeholder_mask, 0))
-        audio = input_values if input_values is not None else input_features
-        if audio is None and audio_features is None:
+        if audio_features is None:
+            audio_features = self._audio_features_of(input_values, input_features, audio_attention_mask)
+        if audio_features is None:
             if placeholder_mask.any():
                 raise ValueError("input_ids contain audio placeholders but no audio (input_values/input_features).")
             return embeds
-        if audio_features is None:
-            if audio_attention_mask is None:
-                batch_and_time = (audio.shape[0], audio.shape[-1])
-                audio_attention_mask = torch.ones(batch_and_time, dtype=torch.long, device=audio.device)
-            audio_features = self.get_audio_features(audio, audio_attention_mask)
         audio_embeds, token_mask = audio_features
         real_audio = audio_embeds[token_mask]  # (total tokens, D), clip by clip in order
         placeholders = int(placeholder_mask.sum())
@@ -150,6 +148,20 @@ class ASRModel(PreTrainedModel, GenerationMixin):
                 "embeddings; build inputs with ASRProcessor so the counts match the clip lengths."
             )
         return embeds.masked_scatter(placeholder_mask[..., None], real_audio.to(embeds.dtype))
+
+    def _audio_features_of(
+        self,
+        input_values: torch.Tensor | None,
+        input_features: torch.Tensor | None,
+        audio_attention_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """`get_audio_features` of the audio input given (all of it real when no mask); None without audio."""
+        audio = input_values if input_values is not None else input_features
+        if audio is None:
+            return None
+        if audio_attention_mask is None:
+            audio_attention_mask = torch.ones((audio.shape[0], audio.shape[-1]), dtype=torch.long, device=audio.device)
+        return self.get_audio_features(audio, audio_attention_mask)
 
     # -- training and generation -----------------------------------------------------------------------------
     def forward(
@@ -192,17 +204,70 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         **generate_kwargs,
     ) -> torch.Tensor:
         """Returns only the new tokens (B, L'). Audio enters once, in the prompt's embeddings; later steps reuse
-        the decoder's KV cache."""
-        inputs_embeds = self.embed_inputs(input_ids, input_values, input_features, audio_attention_mask)
-        generate_kwargs.pop("labels", None)
+        the decoder's KV cache.
+
+        Besides the decoder's `generate()` options, `ctc_rescore_weight` (0 to 1; with num_beams > 1) picks each
+        clip's transcript from the final beams by (1 - w) x the beam score + w x the projector CTC head's
+        log-likelihood per token (tiny_audio.ctc_head), instead of by the beam score alone. Use it only with a model
+        whose projector trained with the CTC loss (`training.ctc_weight` > 0, as in the default recipe): otherwise
+        the head is untrained and its scores are noise."""
         options = {**self.config.generation, **generate_kwargs}
+        options.pop("labels", None)
+        ctc_weight = float(options.pop("ctc_rescore_weight", 0.0) or 0.0)
+        if not 0.0 <= ctc_weight <= 1.0:
+            raise ValueError(f"ctc_rescore_weight must lie in [0, 1] (0: beam score alone), not {ctc_weight}.")
+        audio_features = self._audio_features_of(input_values, input_features, audio_attention_mask)
+        inputs_embeds = self.embed_inputs(input_ids, audio_features=audio_features)
         if "pad_token_id" not in options and self.decoder.generation_config.pad_token_id is None:
             options["pad_token_id"] = self.decoder.generation_config.eos_token_id
+        rescore = ctc_weight > 0 and options.get("num_beams", 1) > 1 and audio_features is not None
+        if rescore:
+            if options.get("num_return_sequences", 1) != 1:
+                raise ValueError(
+                    "ctc_rescore_weight returns one transcript per clip; drop num_return_sequences or set "
+                    "ctc_rescore_weight=0 to get the beams themselves."
+                )
+            options.update(num_return_sequences=options["num_beams"], output_scores=True, return_dict_in_generate=True)
         with warnings.catch_warnings():
             # An n-gram guard (no_repeat_ngram_size) sees only the transcript, never the prompt, which is what we
             # want; transformers warns about exactly that on every call.
             warnings.filterwarnings("ignore", message="Passing `no_repeat_ngram_size` with `inputs_embeds`")
-            return self.decoder.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **options)
+            output = self.decoder.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **options)
+        if not rescore:
+            return output
+        generation_config = self.decoder.generation_config
+        ends = {
+            *_as_list(options.get("eos_token_id", generation_config.eos_token_id)),
+            *_as_list(options.get("pad_token_id", generation_config.pad_token_id)),
+        }
+        return self._pick_by_ctc(output.sequences, output.sequences_scores, audio_features, ctc_weight, ends)
+
+    def _pick_by_ctc(
+        self,
+        sequences: torch.Tensor,
+        beam_scores: torch.Tensor,
+        audio_features: tuple[torch.Tensor, torch.Tensor],
+        ctc_weight: float,
+        ends: set[int],
+    ) -> torch.Tensor:
+        """Each clip's best beam by (1 - w) x beam score + w x CTC log-likelihood per token. `sequences` (B x K, L)
+        holds each clip's K beams in a row, `beam_scores` their length-normalised log-probabilities; a row's
+        transcript ends at its first token in `ends` (end of turn, padding)."""
+        audio_embeds, token_mask = audio_features
+        batch, beams = audio_embeds.shape[0], sequences.shape[0] // audio_embeds.shape[0]
+        if self._ctc_classes is None or self._ctc_classes.device != audio_embeds.device:
+            self._ctc_classes = ctc_classes(self.get_input_embeddings().weight)  # never trained: build once
+        log_probs = ctc_logits(audio_embeds, self._ctc_classes).log_softmax(-1)  # (B, N, 1 + V)
+        chosen = []
+        for clip in range(batch):
+            rows = sequences[clip * beams : (clip + 1) * beams]
+            hypotheses = [_until_end(row.tolist(), ends) for row in rows]
+            real = log_probs[clip, token_mask[clip]]
+            lengths = torch.tensor([max(len(tokens), 1) for tokens in hypotheses], device=real.device)
+            ctc = hypothesis_log_likelihoods(real, hypotheses) / lengths
+            combined = (1 - ctc_weight) * beam_scores[clip * beams : (clip + 1) * beams].float() + ctc_weight * ctc
+            chosen.append(rows[int(combined.argmax())])  # all -inf (every beam too long for the audio): the top beam
+        return torch.stack(chosen)
 
     def get_input_embeddings(self) -> nn.Module:
         return self.decoder.get_input_embeddings()
@@ -267,6 +332,18 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         self.load_state_dict(weights, strict=False)
         if tied:
             self.decoder.tie_weights()
+
+
+def _as_list(ids: int | list[int] | None) -> list[int]:
+    return [] if ids is None else [ids] if isinstance(ids, int) else list(ids)
+
+
+def _until_end(tokens: list[int], ends: set[int]) -> list[int]:
+    """A generated row's tokens before its first end-of-sequence (or padding) token."""
+    for position, token in enumerate(tokens):
+        if token in ends:
+            return tokens[:position]
+    return tokens
 
 
 def _is_whisper(encoder: nn.Module) -> bool:

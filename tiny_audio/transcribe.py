@@ -49,6 +49,12 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--num-beams", type=beam_width, help="beam width (default: the model's; 1 = greedy, about twice as fast as 4)"
     )
+    parser.add_argument(
+        "--ctc-rescore-weight",
+        type=unit_fraction,
+        help="weight of the projector's CTC score when choosing among the final beams (default: the model's; "
+        "0 = off; only for models trained with training.ctc_weight > 0)",
+    )
     parser.add_argument("--device", help="e.g. cpu, cuda, cuda:1 (default: cpu)")
     parser.set_defaults(func=run)
 
@@ -59,14 +65,25 @@ def beam_width(text: str) -> int:
     return int(text)
 
 
+def unit_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a weight; give a number from 0 to 1, such as 0.2")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     missing = [path for path in args.files if not Path(path).is_file()]
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     options = {key: value for key in ("task", "prompt", "max_new_tokens") if (value := getattr(args, key)) is not None}
-    if args.num_beams is not None:
-        options["generate_kwargs"] = {"num_beams": args.num_beams}
+    decoding = {"num_beams": args.num_beams, "ctc_rescore_weight": args.ctc_rescore_weight}
+    if generate_kwargs := {key: value for key, value in decoding.items() if value is not None}:
+        options["generate_kwargs"] = generate_kwargs
     texts = transcribe_files(args.files, model=args.model, batch_size=args.batch_size, device=args.device, **options)
     for path, text in zip(args.files, texts, strict=True):
         print(text if len(args.files) == 1 else f"{path}\t{text}")

@@ -6,11 +6,10 @@ fluent text unrelated to the audio). CTC scores each audio embedding directly ag
 embedding table: a matching token embedding, or a blank between tokens. The projector so learns to write the
 transcript as decoder input tokens, which the decoder can then read, and a CTC step needs no decoder pass at all.
 
-Logits are cosine similarities times `CTC_SCALE`: the projector's output norm is fixed by its RMSNorm, so direction
-is what it can choose. The blank is a fixed random direction (seeded), nearly orthogonal to every token embedding,
-so there is nothing extra to train or save. Each step scores the batch's own target tokens against `negatives`
-tokens drawn at random from the vocabulary instead of all of it (SmolLM2: 49,152): the full softmax took 0.9 of the
-1.1 s of a CTC step (batch 8, 2 CPU threads).
+The head itself (cosine logits, the seeded blank) lives in `tiny_audio.ctc_head`, which generation also uses to
+rescore hypotheses; there is nothing extra to train or save. Each step scores the batch's own target tokens against
+`negatives` tokens drawn at random from the vocabulary instead of all of it (SmolLM2: 49,152): the full softmax
+took 0.9 of the 1.1 s of a CTC step (batch 8, 2 CPU threads).
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# A matching token then scores 30 and its nearest neighbour (SmolLM2: mean top-1 cosine 0.75) about 22.
-CTC_SCALE = 30.0
+from tiny_audio.ctc_head import ctc_classes, ctc_logits
+
 IGNORE_INDEX = -100
 
 
@@ -29,10 +28,8 @@ class ProjectorCTC:
     def __init__(
         self, embedding_table: torch.Tensor, end_token_id: int | None, negatives: int | None = 4096, seed: int = 0
     ):
-        table = embedding_table.detach().float()
-        self.generator = torch.Generator().manual_seed(seed)
-        blank = torch.randn(1, table.shape[1], generator=self.generator).to(table.device)
-        self.classes = nn.functional.normalize(torch.cat([blank, table]), dim=-1)  # (1 + V, D)
+        self.classes = ctc_classes(embedding_table)  # (1 + V, D), blank first
+        self.generator = torch.Generator().manual_seed(seed)  # the negatives' draws
         self.end_token_id = end_token_id
         self.negatives = negatives  # None: the whole vocabulary every step
 
@@ -53,8 +50,7 @@ class ProjectorCTC:
         flat_targets = torch.cat(targets).cpu()
         class_ids = self._scored_classes(flat_targets)  # sorted; 0 (blank) first
         classes = self.classes[class_ids].to(audio_embeds.device)
-        logits = CTC_SCALE * nn.functional.normalize(audio_embeds.float(), dim=-1) @ classes.T  # (B, N, C)
-        log_probs = logits.log_softmax(-1).transpose(0, 1)  # (N, B, C) as ctc_loss wants
+        log_probs = ctc_logits(audio_embeds, classes).log_softmax(-1).transpose(0, 1)  # (N, B, C) as ctc_loss wants
         target_lengths = torch.tensor([len(ids) for ids in targets], device=audio_embeds.device)
         return nn.functional.ctc_loss(
             log_probs,
@@ -76,7 +72,7 @@ class ProjectorCTC:
     def greedy_decode(self, audio_embeds: torch.Tensor, token_mask: torch.Tensor) -> list[list[int]]:
         """Best path, repeats merged and blanks dropped: decoder token ids per clip (for inspecting a warm-up)."""
         classes = self.classes.to(audio_embeds.device)
-        best = (nn.functional.normalize(audio_embeds.float(), dim=-1) @ classes.T).argmax(-1)  # (B, N)
+        best = ctc_logits(audio_embeds, classes).argmax(-1)  # (B, N)
         decoded = []
         for row, length in zip(best, token_mask.sum(-1).tolist(), strict=True):
             path = torch.unique_consecutive(row[: int(length)])

@@ -1,0 +1,1 @@
+../ctc_head.py
