@@ -257,12 +257,12 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         batch, beams = audio_embeds.shape[0], sequences.shape[0] // audio_embeds.shape[0]
         if self._ctc_classes is None or self._ctc_classes.device != audio_embeds.device:
             self._ctc_classes = ctc_classes(self.get_input_embeddings().weight)  # never trained: build once
-        log_probs = ctc_logits(audio_embeds, self._ctc_classes).log_softmax(-1)  # (B, N, 1 + V)
         chosen = []
         for clip in range(batch):
             rows = sequences[clip * beams : (clip + 1) * beams]
             hypotheses = [_until_end(row.tolist(), ends) for row in rows]
-            real = log_probs[clip, token_mask[clip]]
+            # One clip at a time: (N, 1 + V) log-probabilities are ~200 kB per audio token with SmolLM2's vocabulary.
+            real = ctc_logits(audio_embeds[clip, token_mask[clip]], self._ctc_classes).log_softmax(-1)
             lengths = torch.tensor([max(len(tokens), 1) for tokens in hypotheses], device=real.device)
             ctc = hypothesis_log_likelihoods(real, hypotheses) / lengths
             combined = (1 - ctc_weight) * beam_scores[clip * beams : (clip + 1) * beams].float() + ctc_weight * ctc
