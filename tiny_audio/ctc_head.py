@@ -55,3 +55,113 @@ def hypothesis_log_likelihoods(log_probs: torch.Tensor, hypotheses: list[list[in
         reduction="none",
     )
     return -losses
+
+
+# A floor for impossible CTC scores: finite, so that score differences never become NaN (as in ESPnet's logzero).
+LOG_ZERO = -1e10
+
+
+class CTCPrefixScorer:
+    """Joint CTC/decoder search: a logits processor that adds the CTC head's prefix score at every step.
+
+    Rescoring the final beams can only choose among hypotheses the decoder kept; this steers the search itself, as
+    hybrid CTC/attention decoders do (Watanabe et al. 2017, https://doi.org/10.1109/JSTSP.2017.2763455). Each step,
+    a hypothesis's `candidates` best next tokens by the decoder get (1 - w) x decoder log-probability
+    + w x [log P_ctc(prefix + token ...) - log P_ctc(prefix ...)], where P_ctc(prefix ...) sums every CTC path whose
+    text starts with the prefix; an end token scores the prefix as the whole text. Every other token is dropped.
+
+    Scores arrive as log-probabilities in beam search and as logits in greedy search; both are normalised here.
+    Rows are hypotheses, clip-major as transformers orders them: row r belongs to clip r // hypotheses_per_clip.
+    """
+
+    def __init__(
+        self,
+        audio_embeds: torch.Tensor,
+        token_mask: torch.Tensor,
+        classes: torch.Tensor,
+        weight: float,
+        end_token_ids: list[int],
+        pad_token_id: int | None,
+        hypotheses_per_clip: int,
+        candidates: int,
+    ):
+        self.weight, self.end_token_ids, self.candidates = weight, end_token_ids, candidates
+        self.finished_token_ids = {*end_token_ids, pad_token_id} - {None}
+        self.hypotheses_per_clip = hypotheses_per_clip
+        self.classes = classes  # (C, D) unit vectors, blank first
+        self.unit_audio = nn.functional.normalize(audio_embeds.float(), dim=-1)  # (B, T, D)
+        # The softmax denominator over every class, one clip at a time: (T, C) logits are ~200 kB a frame.
+        log_norm = torch.stack([ctc_logits(clip, classes).logsumexp(-1) for clip in self.unit_audio])  # (B, T)
+        # Padded frames pass every path through unchanged: blank with probability 1, every token impossible.
+        self.blank = (CTC_SCALE * self.unit_audio @ classes[0] - log_norm).masked_fill(~token_mask, 0.0)  # (B, T)
+        self.log_norm = log_norm.masked_fill(~token_mask, float("inf"))
+        # What the last step computed for each (row, candidate), and which new prefix each pair became.
+        self.extended: dict[tuple[int, ...], tuple[int, int]] = {}
+        self.last_step: tuple[torch.Tensor, ...] = ()  # entry Φ(t - 1) (R, K, T), x_t(token) (R, K, T), score (R, K)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        log_probs = scores.float().log_softmax(-1)  # (R, V)
+        clips = torch.arange(input_ids.shape[0], device=scores.device) // self.hypotheses_per_clip  # (R,)
+        non_blank_end, blank_end, prefix_scores, last_tokens = self._prefix_paths(input_ids, clips)
+
+        not_ends = log_probs.clone()
+        not_ends[:, self.end_token_ids] = float("-inf")
+        candidates = not_ends.topk(self.candidates, dim=-1).indices  # (R, K)
+        token_log_probs = self._token_log_probs(candidates)  # (R, K, T): x_t(token)
+        # Φ(t): mass at frame t from which a new token may start at t + 1; a repeated token needs a blank between.
+        any_end = torch.logaddexp(non_blank_end, blank_end)  # (R, T)
+        repeat = (candidates == last_tokens[:, None])[..., None]  # (R, K, 1)
+        phi = torch.where(repeat, blank_end[:, None], any_end[:, None])  # (R, K, T)
+        # The token's first frame is t, reached from Φ(t - 1); an empty prefix may also start at frame 0.
+        before_first = torch.full_like(phi[..., :1], 0.0 if input_ids.shape[1] == 0 else float("-inf"))
+        entry = torch.cat([before_first, phi[..., :-1]], dim=-1)  # (R, K, T)
+        candidate_scores = (entry + token_log_probs).logsumexp(-1).clamp(min=LOG_ZERO)  # (R, K)
+        end_scores = any_end[:, -1].clamp(min=LOG_ZERO)  # (R,): the prefix as the whole transcript
+
+        joint = torch.full_like(log_probs, float("-inf"))
+        gain = candidate_scores - prefix_scores[:, None]
+        joint.scatter_(1, candidates, (1 - self.weight) * log_probs.gather(1, candidates) + self.weight * gain)
+        for end in self.end_token_ids:
+            joint[:, end] = (1 - self.weight) * log_probs[:, end] + self.weight * (end_scores - prefix_scores)
+
+        # Keyed by clip and text: two clips may hold the same prefix, one clip's hypotheses never do.
+        texts = zip(clips.tolist(), input_ids.tolist(), candidates.tolist(), strict=True)
+        self.extended = {
+            (clip, *prefix, token): (row, k)
+            for row, (clip, prefix, tokens) in enumerate(texts)
+            for k, token in enumerate(tokens)
+        }
+        self.last_step = (entry, token_log_probs, candidate_scores)
+        return joint.to(scores.dtype)
+
+    def _token_log_probs(self, candidates: torch.Tensor) -> torch.Tensor:
+        """x_t(token) for each row's candidates: (R, K) → (R, K, T); -inf on padded frames."""
+        clips, frames = self.unit_audio.shape[:2]
+        vectors = self.classes[candidates + 1].view(clips, -1, self.classes.shape[1])  # (B, hyps x K, D)
+        logits = CTC_SCALE * vectors @ self.unit_audio.transpose(1, 2)  # (B, hyps x K, T)
+        return (logits - self.log_norm[:, None]).view(*candidates.shape, frames)
+
+    def _prefix_paths(self, input_ids: torch.Tensor, clips: torch.Tensor):
+        """For each row's prefix: log-mass of the CTC paths over frames 0..t whose text is exactly the prefix,
+        ending in a non-blank (R, T) and in a blank (R, T); log P_ctc(prefix ...) (R,); its last token (R,)."""
+        frames = self.blank.shape[1]
+        if input_ids.shape[1] == 0:  # the empty prefix: blanks only
+            empty = torch.full((len(clips), frames), float("-inf"), device=self.blank.device)
+            zeros = torch.zeros(len(clips), device=self.blank.device)
+            return empty, self.blank[clips].cumsum(-1), zeros, torch.full_like(zeros, -1, dtype=torch.long)
+        parents = []
+        for clip, prefix in zip(clips.tolist(), input_ids.tolist(), strict=True):
+            if (clip, *prefix) in self.extended:
+                parents.append(self.extended[(clip, *prefix)])
+            elif self.finished_token_ids.intersection(prefix):
+                parents.append((0, 0))  # greedy search pads a finished row on and ignores its scores: any state does
+            else:  # the search kept a token this scorer dropped: only a caller's bug can do that
+                raise RuntimeError(f"CTC prefix scoring lost track of hypothesis {prefix} of clip {clip}")
+        parent_rows, parent_picks = torch.tensor(parents, device=clips.device).unbind(-1)
+        entry, token, score = (tensor[parent_rows, parent_picks] for tensor in self.last_step)  # (R, T), (R, T), (R,)
+        blank = self.blank[clips]
+        non_blank_end, blank_end = [entry[:, 0] + token[:, 0]], [torch.full_like(score, float("-inf"))]
+        for frame in range(1, frames):  # the token goes on, or starts here; a blank follows either
+            non_blank_end.append(torch.logaddexp(non_blank_end[-1], entry[:, frame]) + token[:, frame])
+            blank_end.append(torch.logaddexp(blank_end[-1], non_blank_end[-2]) + blank[:, frame])
+        return torch.stack(non_blank_end, -1), torch.stack(blank_end, -1), score, input_ids[:, -1]

@@ -23,13 +23,15 @@ from transformers.dynamic_module_utils import custom_object_save
 from transformers.utils import cached_file
 
 from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
-from .ctc_head import ctc_classes, ctc_logits, hypothesis_log_likelihoods
+from .ctc_head import CTCPrefixScorer, ctc_classes, ctc_logits, hypothesis_log_likelihoods
 from .pipeline_asr import ASRPipeline
 from .projectors import PROJECTORS
 
 WEIGHTS_NAME = "model.safetensors"
 HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
 PIPELINE_TASK = "automatic-speech-recognition"
+# Next tokens per hypothesis that CTC prefix scoring weighs each step (the decoder's best); the rest are dropped.
+CTC_PREFIX_CANDIDATES = 10
 
 
 class ASRModel(PreTrainedModel, GenerationMixin):
@@ -220,6 +222,14 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         inputs_embeds = self.embed_inputs(input_ids, audio_features=audio_features)
         if "pad_token_id" not in options and self.decoder.generation_config.pad_token_id is None:
             options["pad_token_id"] = self.decoder.generation_config.eos_token_id
+        prefix_weight = float(options.pop("ctc_decoding_weight", 0.0) or 0.0)
+        if not 0.0 <= prefix_weight < 1.0:
+            raise ValueError(f"ctc_decoding_weight must lie in [0, 1) (0: the decoder alone), not {prefix_weight}.")
+        if prefix_weight > 0 and audio_features is not None:
+            options["logits_processor"] = [
+                *options.get("logits_processor", []),
+                self._ctc_prefix_scorer(audio_features, prefix_weight, options),
+            ]
         rescore = ctc_weight > 0 and options.get("num_beams", 1) > 1 and audio_features is not None
         if rescore:
             if options.get("num_return_sequences", 1) != 1:
@@ -241,6 +251,25 @@ class ASRModel(PreTrainedModel, GenerationMixin):
             *_as_list(options.get("pad_token_id", generation_config.pad_token_id)),
         }
         return self._pick_by_ctc(output.sequences, output.sequences_scores, audio_features, ctc_weight, ends)
+
+    def _ctc_prefix_scorer(
+        self, audio_features: tuple[torch.Tensor, torch.Tensor], weight: float, options: dict
+    ) -> CTCPrefixScorer:
+        audio_embeds, token_mask = audio_features
+        if self._ctc_classes is None or self._ctc_classes.device != audio_embeds.device:
+            self._ctc_classes = ctc_classes(self.get_input_embeddings().weight)  # never trained: build once
+        beams = options.get("num_beams", 1)
+        ends = _as_list(options.get("eos_token_id", self.decoder.generation_config.eos_token_id))
+        return CTCPrefixScorer(
+            audio_embeds,
+            token_mask,
+            self._ctc_classes,
+            weight,
+            end_token_ids=ends,
+            pad_token_id=options.get("pad_token_id", self.decoder.generation_config.pad_token_id),
+            hypotheses_per_clip=beams,
+            candidates=max(CTC_PREFIX_CANDIDATES, 2 * beams),  # beam search keeps 2 x beams continuations a step
+        )
 
     def _pick_by_ctc(
         self,
