@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 from torch import nn
 from transformers import AutoModel, AutoModelForCausalLM, GenerationMixin, PreTrainedModel
 from transformers.dynamic_module_utils import custom_object_save
-from transformers.utils import cached_file
+from transformers.utils import cached_file, logging
 
 from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
 from .ctc_head import CTCPrefixScorer, ctc_classes, ctc_logits, hypothesis_log_likelihoods
@@ -30,6 +30,7 @@ from .projectors import PROJECTORS
 WEIGHTS_NAME = "model.safetensors"
 HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
 PIPELINE_TASK = "automatic-speech-recognition"
+logger = logging.get_logger(__name__)
 # Next tokens per hypothesis that CTC prefix scoring weighs each step (the decoder's best); the rest are dropped.
 CTC_PREFIX_CANDIDATES = 10
 
@@ -337,6 +338,11 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         config = kwargs.pop("config", None)
         dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
         device_map = kwargs.pop("device_map", None)
+        if dtype is None and _runs_on_slow_half_precision_cpu(device_map):
+            # The backbones' checkpoints may be bf16 (SmolLM2's is): torch 2.13 multiplies bf16 matrices ~300x more
+            # slowly than float32 on a CPU without native bf16 (AVX2 only), which made beam search 2x slower here.
+            logger.info("This CPU has no fast bfloat16 matrix products: loading the backbones in float32.")
+            dtype = torch.float32
         if not isinstance(config, ASRConfig):
             config = ASRConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
         backbone_hub_kwargs = {k: v for k, v in hub_kwargs.items() if k not in ("revision", "subfolder")}
@@ -419,6 +425,13 @@ def _load_decoder(config: ASRConfig, dtype, hub_kwargs: dict) -> nn.Module:
     if config.decoder_config is not None:
         return AutoModelForCausalLM.from_config(config.resolved_decoder_config(), dtype=_concrete(dtype))
     return AutoModelForCausalLM.from_pretrained(config.decoder_name_or_path, dtype=dtype, **hub_kwargs)
+
+
+def _runs_on_slow_half_precision_cpu(device_map) -> bool:
+    """Whether a model loaded with this `device_map` will compute on a CPU that lacks fast bf16 matrix products.
+    With no device_map, a machine with CUDA is assumed to move the model there (as `pipeline(device=0)` does)."""
+    on_cpu = str(device_map) == "cpu" or (device_map is None and not torch.cuda.is_available())
+    return on_cpu and not torch.ops.mkldnn._is_mkldnn_bf16_supported()  # oneDNN's check of the CPU's bf16 support
 
 
 def _concrete(dtype):
