@@ -85,6 +85,18 @@ def test_batched_generation_matches_one_at_a_time(trained_model, training_clips)
     assert batched[:2] == TARGETS
 
 
+@pytest.mark.parametrize("decoder", tiny_backbones.DECODERS)
+def test_beam_search_with_the_prompt_cache_shared_across_beams_gives_the_same_beams(backbone_paths, decoder):
+    model, processor = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths[decoder])
+    batch = processor(audio=[tiny_backbones.tone(1.0, 300), tiny_backbones.tone(0.4, 500, seed=4)])  # left padding
+    options = {"num_beams": 3, "num_return_sequences": 3, "max_new_tokens": 8, "return_dict_in_generate": True}
+    shared = model.generate(**batch, **options, output_scores=True)
+    model.share_prompt_cache = False  # transformers' own way: the prompt runs through the decoder once per beam
+    alone = model.generate(**batch, **options, output_scores=True)
+    assert torch.equal(shared.sequences, alone.sequences)
+    torch.testing.assert_close(shared.sequences_scores, alone.sequences_scores)
+
+
 def test_placeholder_count_mismatch_names_both_counts(backbone_paths):
     model, processor = tiny_backbones.build_model(backbone_paths["wav2vec2"], backbone_paths["llama"])
     batch = processor(audio=[tiny_backbones.tone(1.0)])

@@ -65,6 +65,8 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         # Optional store of frozen-encoder outputs, set by training (tiny_audio.training.encoder_cache); not saved.
         self.encoder_cache = None
         self._ctc_classes = None  # the CTC head's class vectors, built on the first CTC-rescored generate
+        # Beam search computes each prompt's KV cache once per clip, not once per beam (see `_prompt_cache`).
+        self.share_prompt_cache = True
         self.encoder.requires_grad_(False)
         self.decoder.requires_grad_(False)
         for part, lora in (("encoder", config.encoder_lora), ("decoder", config.decoder_lora)):
@@ -239,6 +241,12 @@ class ASRModel(PreTrainedModel, GenerationMixin):
                     "ctc_rescore_weight=0 to get the beams themselves."
                 )
             options.update(num_return_sequences=options["num_beams"], output_scores=True, return_dict_in_generate=True)
+        beams = options.get("num_beams", 1)
+        # transformers 5.24 renamed the decoder's `past_key_values` argument to `cache` (the old name still warns).
+        cache_argument = "cache" if "cache" in inspect.signature(type(self.decoder).forward).parameters else None
+        cache_argument = cache_argument or "past_key_values"
+        if beams > 1 and cache_argument not in options and inputs_embeds.shape[1] > 1 and self.share_prompt_cache:
+            options[cache_argument] = self._prompt_cache(inputs_embeds, attention_mask, beams, cache_argument)
         with warnings.catch_warnings():
             # An n-gram guard (no_repeat_ngram_size) sees only the transcript, never the prompt, which is what we
             # want; transformers warns about exactly that on every call.
@@ -252,6 +260,24 @@ class ASRModel(PreTrainedModel, GenerationMixin):
             *_as_list(options.get("pad_token_id", generation_config.pad_token_id)),
         }
         return self._pick_by_ctc(output.sequences, output.sequences_scores, audio_features, ctc_weight, ends)
+
+    def _prompt_cache(
+        self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None, copies: int, cache_argument: str
+    ):
+        """The decoder's KV cache of each prompt but its last position, computed once per clip and copied for each
+        beam. transformers' beam search would run the prompt (mostly audio) through the decoder once per beam, and
+        that prefill was most of the decoding time on a CPU."""
+        prefix_mask = attention_mask[:, :-1] if attention_mask is not None else None
+        position_ids = None if prefix_mask is None else (prefix_mask.long().cumsum(-1) - 1).clamp(min=0)
+        cache = self.decoder(
+            inputs_embeds=inputs_embeds[:, :-1],
+            attention_mask=prefix_mask,
+            position_ids=position_ids,
+            use_cache=True,
+            logits_to_keep=1,
+        )[cache_argument]
+        cache.batch_repeat_interleave(copies)  # clip-major, as generate() orders the beams
+        return cache
 
     def _ctc_prefix_scorer(
         self, audio_features: tuple[torch.Tensor, torch.Tensor], weight: float, options: dict
@@ -338,7 +364,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         config = kwargs.pop("config", None)
         dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
         device_map = kwargs.pop("device_map", None)
-        if dtype is None and _runs_on_slow_half_precision_cpu(device_map):
+        if dtype in (None, "auto") and _runs_on_slow_half_precision_cpu(device_map):  # pipeline() passes "auto"
             # The backbones' checkpoints may be bf16 (SmolLM2's is): torch 2.13 multiplies bf16 matrices ~300x more
             # slowly than float32 on a CPU without native bf16 (AVX2 only), which made beam search 2x slower here.
             logger.info("This CPU has no fast bfloat16 matrix products: loading the backbones in float32.")
