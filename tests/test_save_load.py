@@ -193,3 +193,28 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
     assert calls[1]["generate_kwargs"] == {"ctc_rescore_weight": 0.0}
     assert transcribe.run(parser.parse_args(["transcribe", clip])) == 0
     assert "generate_kwargs" not in calls[2]
+
+
+@pytest.mark.parametrize("slow_half_precision", [True, False])
+def test_a_cpu_without_fast_bf16_loads_bf16_backbones_in_float32(
+    backbone_paths, tmp_path, monkeypatch, slow_half_precision
+):
+    from transformers import AutoModelForCausalLM
+
+    from tiny_audio import modeling_asr
+
+    bf16_decoder = tmp_path / "decoder-bf16"
+    AutoModelForCausalLM.from_pretrained(backbone_paths["llama"], dtype=torch.bfloat16).save_pretrained(bf16_decoder)
+    shutil.copytree(
+        backbone_paths["llama"],
+        bf16_decoder,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("*.safetensors", "config.json"),
+    )
+    model, processor = tiny_backbones.build_model(backbone_paths["whisper"], bf16_decoder)
+    directory = save(model, processor, tmp_path / "saved")
+    monkeypatch.setattr(modeling_asr, "cpu_lacks_fast_half_precision", lambda device_map: slow_half_precision)
+    expected = torch.float32 if slow_half_precision else torch.bfloat16
+    assert ASRModel.from_pretrained(directory).decoder.dtype == expected  # as pipeline() asks: dtype "auto"
+    assert ASRModel.from_pretrained(directory, dtype="auto").decoder.dtype == expected
+    assert ASRModel.from_pretrained(directory, dtype=torch.bfloat16).decoder.dtype == torch.bfloat16  # asked for

@@ -364,7 +364,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         config = kwargs.pop("config", None)
         dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
         device_map = kwargs.pop("device_map", None)
-        if dtype in (None, "auto") and _runs_on_slow_half_precision_cpu(device_map):  # pipeline() passes "auto"
+        if dtype in (None, "auto") and cpu_lacks_fast_half_precision(device_map):  # pipeline() passes "auto"
             # The backbones' checkpoints may be bf16 (SmolLM2's is): torch 2.13 multiplies bf16 matrices ~300x more
             # slowly than float32 on a CPU without native bf16 (AVX2 only), which made beam search 2x slower here.
             logger.info("This CPU has no fast bfloat16 matrix products: loading the backbones in float32.")
@@ -453,7 +453,7 @@ def _load_decoder(config: ASRConfig, dtype, hub_kwargs: dict) -> nn.Module:
     return AutoModelForCausalLM.from_pretrained(config.decoder_name_or_path, dtype=dtype, **hub_kwargs)
 
 
-def _runs_on_slow_half_precision_cpu(device_map) -> bool:
+def cpu_lacks_fast_half_precision(device_map) -> bool:
     """Whether a model loaded with this `device_map` will compute on a CPU that lacks fast bf16 matrix products.
     With no device_map, a machine with CUDA is assumed to move the model there (as `pipeline(device=0)` does)."""
     on_cpu = str(device_map) == "cpu" or (device_map is None and not torch.cuda.is_available())

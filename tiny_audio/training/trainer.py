@@ -22,7 +22,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..configuration_asr import ASRConfig
-from ..modeling_asr import ASRModel
+from ..modeling_asr import ASRModel, cpu_lacks_fast_half_precision
 from ..processing_asr import ASRProcessor
 from .augment import Augmentation
 from .collator import ASRCollator, batch_audio, decode_example
@@ -144,6 +144,13 @@ def build_model(model_section: dict[str, Any], backbone_dtype: str | None = None
     dtype = getattr(torch, backbone_dtype) if backbone_dtype else None
     if dtype is not None and not isinstance(dtype, torch.dtype):
         raise ValueError(f"training.backbone_dtype {backbone_dtype!r} is not a torch dtype (e.g. bfloat16, float32).")
+    if dtype in (torch.bfloat16, torch.float16) and cpu_lacks_fast_half_precision(device_map=None):
+        logger.warning(
+            "training.backbone_dtype=%s on a CPU without native half-precision matrix products: steps will run many "
+            "times slower than in float32 (on an AVX2-only CPU, torch multiplies bf16 matrices ~300x more slowly). "
+            "Set training.backbone_dtype=float32 on this machine.",
+            backbone_dtype,
+        )
     return ASRModel(config, dtype=dtype), processor
 
 
