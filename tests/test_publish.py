@@ -396,5 +396,7 @@ def test_card_says_how_the_model_decodes():
     guarded = _architecture({"generation": {"num_beams": 4, "no_repeat_ngram_size": 4}})
     assert "no 4 tokens in a row are written twice" in guarded
     assert "ctc_rescore_weight" not in guarded
+    joint = _architecture({"generation": {"num_beams": 4, "ctc_decoding_weight": 0.2}})
+    assert "0.8 x the decoder's log-probability + 0.2 x the projector's CTC prefix score" in joint
     rescored = _architecture({"generation": {"num_beams": 4, "ctc_rescore_weight": 0.2}})
     assert "0.8 x beam score + 0.2 x the projector's CTC log-likelihood per token" in rescored

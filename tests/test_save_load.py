@@ -169,13 +169,15 @@ def test_transcribe_command_passes_decoding_options_to_the_pipeline(saved_dir, t
     assert result.stdout.strip() == TARGETS[0]
     # The saved model's remote code, CTC head module included, rescores the beams. This model never trained its CTC
     # head (training.ctc_weight), so which beam wins says nothing; tests/test_ctc_rescoring.py checks the choice.
-    rescored = [*command, "--num-beams", "3", "--ctc-rescore-weight", "0.3"]
-    result = subprocess.run(rescored, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and result.stdout.strip(), result.stderr[-3000:]
+    for ctc in (["--ctc-rescore-weight", "0.3"], ["--ctc-decoding-weight", "0.3"]):
+        result = subprocess.run([*command, "--num-beams", "3", *ctc], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0 and result.stdout.strip(), result.stderr[-3000:]
     broken = subprocess.run([*command, "--num-beams", "0"], capture_output=True, text=True, timeout=300)
     assert broken.returncode == 2 and "'0' is not a beam width" in broken.stderr
     too_heavy = subprocess.run([*command, "--ctc-rescore-weight", "2"], capture_output=True, text=True, timeout=300)
     assert too_heavy.returncode == 2 and "'2' is not a weight; give a number from 0 to 1" in too_heavy.stderr
+    ctc_alone = subprocess.run([*command, "--ctc-decoding-weight", "1"], capture_output=True, text=True, timeout=300)
+    assert ctc_alone.returncode == 2 and "'1' is not a weight below 1" in ctc_alone.stderr
 
 
 def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_path):
@@ -193,6 +195,8 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
     assert calls[1]["generate_kwargs"] == {"ctc_rescore_weight": 0.0}
     assert transcribe.run(parser.parse_args(["transcribe", clip])) == 0
     assert "generate_kwargs" not in calls[2]
+    assert transcribe.run(parser.parse_args(["transcribe", clip, "--ctc-decoding-weight", "0.2"])) == 0
+    assert calls[3]["generate_kwargs"] == {"ctc_decoding_weight": 0.2}
 
 
 @pytest.mark.parametrize("slow_half_precision", [True, False])

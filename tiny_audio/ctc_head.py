@@ -57,8 +57,9 @@ def hypothesis_log_likelihoods(log_probs: torch.Tensor, hypotheses: list[list[in
     return -losses
 
 
-# A floor for impossible CTC scores: finite, so that score differences never become NaN (as in ESPnet's logzero).
-LOG_ZERO = -1e10
+# A floor for impossible CTC scores: finite, so that score differences never become NaN (ESPnet's logzero), and far
+# above the -1e9 that transformers' beam search uses to mark empty slots, even summed over 96 steps.
+LOG_ZERO = -1e5
 
 
 class CTCPrefixScorer:

@@ -50,6 +50,12 @@ def register(subparsers) -> None:
         "--num-beams", type=beam_width, help="beam width (default: the model's; 1 = greedy, about twice as fast as 4)"
     )
     parser.add_argument(
+        "--ctc-decoding-weight",
+        type=search_weight,
+        help="weight of the projector's CTC prefix score at every decoding step (default: the model's; 0 = off; "
+        "below 1; only for models trained with training.ctc_weight > 0)",
+    )
+    parser.add_argument(
         "--ctc-rescore-weight",
         type=unit_fraction,
         help="weight of the projector's CTC score when choosing among the final beams (default: the model's; "
@@ -63,6 +69,13 @@ def beam_width(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a beam width; give a whole number of 1 or more")
     return int(text)
+
+
+def search_weight(text: str) -> float:
+    value = unit_fraction(text)
+    if value == 1.0:  # the decoder's own scores would drop out entirely
+        raise argparse.ArgumentTypeError(f"{text!r} is not a weight below 1; give a number from 0 to 0.99, such as 0.2")
+    return value
 
 
 def unit_fraction(text: str) -> float:
@@ -81,7 +94,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     options = {key: value for key in ("task", "prompt", "max_new_tokens") if (value := getattr(args, key)) is not None}
-    decoding = {"num_beams": args.num_beams, "ctc_rescore_weight": args.ctc_rescore_weight}
+    decoding = {
+        "num_beams": args.num_beams,
+        "ctc_decoding_weight": args.ctc_decoding_weight,
+        "ctc_rescore_weight": args.ctc_rescore_weight,
+    }
     if generate_kwargs := {key: value for key, value in decoding.items() if value is not None}:
         options["generate_kwargs"] = generate_kwargs
     texts = transcribe_files(args.files, model=args.model, batch_size=args.batch_size, device=args.device, **options)

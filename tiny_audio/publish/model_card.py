@@ -221,6 +221,11 @@ def _decoding_note(generation: dict) -> str:
         note = 'greedy (config `generation`); `generate_kwargs={"num_beams": 4}` searches 4 beams, slower'
     if ngram := generation.get("no_repeat_ngram_size"):
         note += f"; no {ngram} tokens in a row are written twice (`no_repeat_ngram_size`), which ends repetition loops"
+    if weight := generation.get("ctc_decoding_weight"):
+        note += (
+            f"; each step weighs the next tokens by {1 - weight:g} x the decoder's log-probability + {weight:g} x the "
+            "projector's CTC prefix score (`ctc_decoding_weight`; 0 decodes with the decoder alone)"
+        )
     if beams > 1 and (weight := generation.get("ctc_rescore_weight")):
         note += (
             f"; the transcript is the final beam with the best {1 - weight:g} x beam score + {weight:g} x the "

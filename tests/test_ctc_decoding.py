@@ -1,4 +1,5 @@
-"""CTC rescoring of the beam search (`ctc_rescore_weight`): the head's likelihoods and the beam it picks."""
+"""The projector's CTC head in decoding: rescoring the final beams (`ctc_rescore_weight`: the head's likelihoods and the
+beam it picks) and scoring prefixes in the search itself (`ctc_decoding_weight`: exact prefix probabilities)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ def test_weight_one_picks_the_beam_with_the_best_ctc_score_per_token(untrained):
     [
         ({"ctc_rescore_weight": 1.5}, r"must lie in \[0, 1\]"),
         ({"ctc_rescore_weight": 0.3, "num_return_sequences": 2}, "drop num_return_sequences"),
+        ({"ctc_decoding_weight": 1.0}, r"must lie in \[0, 1\) \(0: the decoder alone\)"),
     ],
 )
 def test_bad_rescoring_options_say_what_is_accepted(untrained, options, message):
