@@ -1,9 +1,10 @@
 """The projector's CTC head: audio embeddings scored against the decoder's own token embeddings, plus a fixed blank.
 
 Training teaches the projector to spell the transcript through it (tiny_audio.training.ctc). Generation can use it
-to rescore the beam search's hypotheses (`ctc_rescore_weight`): the decoder's language model sometimes prefers a
-fluent sentence that the audio does not hold ("livery" → "laurel"), while CTC scores a hypothesis against the audio
-alone. The head has no weights of its own, so nothing extra is trained or saved.
+because the decoder's language model sometimes prefers a fluent sentence that the audio does not hold ("livery" →
+"laurel"), while CTC scores a text against the audio alone: in the search itself (`ctc_decoding_weight`,
+`CTCPrefixScorer`) or to rescore the final beams (`ctc_rescore_weight`, `hypothesis_log_likelihoods`). The head has
+no weights of its own, so nothing extra is trained or saved.
 
 Hub remote code: imports only torch.
 """
@@ -125,7 +126,8 @@ class CTCPrefixScorer:
         for end in self.end_token_ids:
             joint[:, end] = (1 - self.weight) * log_probs[:, end] + self.weight * (end_scores - prefix_scores)
 
-        # Keyed by clip and text: two clips may hold the same prefix, one clip's hypotheses never do.
+        # Keyed by clip and text: two clips may hold the same prefix; one clip's hypotheses do only as the identical
+        # copies a beam search starts from, whose states are the same.
         texts = zip(clips.tolist(), input_ids.tolist(), candidates.tolist(), strict=True)
         self.extended = {
             (clip, *prefix, token): (row, k)

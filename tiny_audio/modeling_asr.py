@@ -64,7 +64,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         self.audio_layout = audio_layout(self.encoder.config, config.projector_stack)
         # Optional store of frozen-encoder outputs, set by training (tiny_audio.training.encoder_cache); not saved.
         self.encoder_cache = None
-        self._ctc_classes = None  # the CTC head's class vectors, built on the first CTC-rescored generate
+        self._ctc_classes = None  # the CTC head's class vectors, built on the first generate that uses the head
         # Beam search computes each prompt's KV cache once per clip, not once per beam (see `_prompt_cache`).
         self.share_prompt_cache = True
         self.encoder.requires_grad_(False)
@@ -243,8 +243,8 @@ class ASRModel(PreTrainedModel, GenerationMixin):
             options.update(num_return_sequences=options["num_beams"], output_scores=True, return_dict_in_generate=True)
         beams = options.get("num_beams", 1)
         # transformers 5.24 renamed the decoder's `past_key_values` argument to `cache` (the old name still warns).
-        cache_argument = "cache" if "cache" in inspect.signature(type(self.decoder).forward).parameters else None
-        cache_argument = cache_argument or "past_key_values"
+        decoder_arguments = inspect.signature(type(self.decoder).forward).parameters
+        cache_argument = "cache" if "cache" in decoder_arguments else "past_key_values"
         if beams > 1 and cache_argument not in options and inputs_embeds.shape[1] > 1 and self.share_prompt_cache:
             options[cache_argument] = self._prompt_cache(inputs_embeds, attention_mask, beams, cache_argument)
         with warnings.catch_warnings():
@@ -283,20 +283,23 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         self, audio_features: tuple[torch.Tensor, torch.Tensor], weight: float, options: dict
     ) -> CTCPrefixScorer:
         audio_embeds, token_mask = audio_features
-        if self._ctc_classes is None or self._ctc_classes.device != audio_embeds.device:
-            self._ctc_classes = ctc_classes(self.get_input_embeddings().weight)  # never trained: build once
         beams = options.get("num_beams", 1)
         ends = _as_list(options.get("eos_token_id", self.decoder.generation_config.eos_token_id))
         return CTCPrefixScorer(
             audio_embeds,
             token_mask,
-            self._ctc_classes,
+            self._ctc_head_classes(audio_embeds.device),
             weight,
             end_token_ids=ends,
             pad_token_id=options.get("pad_token_id", self.decoder.generation_config.pad_token_id),
             hypotheses_per_clip=beams,
             candidates=max(CTC_PREFIX_CANDIDATES, 2 * beams),  # beam search keeps 2 x beams continuations a step
         )
+
+    def _ctc_head_classes(self, device: torch.device) -> torch.Tensor:
+        if self._ctc_classes is None or self._ctc_classes.device != device:
+            self._ctc_classes = ctc_classes(self.get_input_embeddings().weight).to(device)  # never trained: build once
+        return self._ctc_classes
 
     def _pick_by_ctc(
         self,
@@ -311,14 +314,13 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         transcript ends at its first token in `ends` (end of turn, padding)."""
         audio_embeds, token_mask = audio_features
         batch, beams = audio_embeds.shape[0], sequences.shape[0] // audio_embeds.shape[0]
-        if self._ctc_classes is None or self._ctc_classes.device != audio_embeds.device:
-            self._ctc_classes = ctc_classes(self.get_input_embeddings().weight)  # never trained: build once
+        classes = self._ctc_head_classes(audio_embeds.device)
         chosen = []
         for clip in range(batch):
             rows = sequences[clip * beams : (clip + 1) * beams]
             hypotheses = [_until_end(row.tolist(), ends) for row in rows]
             # One clip at a time: (N, 1 + V) log-probabilities are ~200 kB per audio token with SmolLM2's vocabulary.
-            real = ctc_logits(audio_embeds[clip, token_mask[clip]], self._ctc_classes).log_softmax(-1)
+            real = ctc_logits(audio_embeds[clip, token_mask[clip]], classes).log_softmax(-1)
             lengths = torch.tensor([max(len(tokens), 1) for tokens in hypotheses], device=real.device)
             ctc = hypothesis_log_likelihoods(real, hypotheses) / lengths
             combined = (1 - ctc_weight) * beam_scores[clip * beams : (clip + 1) * beams].float() + ctc_weight * ctc
@@ -366,7 +368,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         device_map = kwargs.pop("device_map", None)
         if dtype in (None, "auto") and cpu_lacks_fast_half_precision(device_map):  # pipeline() passes "auto"
             # The backbones' checkpoints may be bf16 (SmolLM2's is): torch 2.13 multiplies bf16 matrices ~300x more
-            # slowly than float32 on a CPU without native bf16 (AVX2 only), which made beam search 2x slower here.
+            # slowly than float32 on a CPU without native bf16 (AVX2 only): beam search ran 3.6x slower in bf16 here.
             logger.info("This CPU has no fast bfloat16 matrix products: loading the backbones in float32.")
             dtype = torch.float32
         if not isinstance(config, ASRConfig):
@@ -457,7 +459,11 @@ def cpu_lacks_fast_half_precision(device_map) -> bool:
     """Whether a model loaded with this `device_map` will compute on a CPU that lacks fast bf16 matrix products.
     With no device_map, a machine with CUDA is assumed to move the model there (as `pipeline(device=0)` does)."""
     on_cpu = str(device_map) == "cpu" or (device_map is None and not torch.cuda.is_available())
-    return on_cpu and not torch.ops.mkldnn._is_mkldnn_bf16_supported()  # oneDNN's check of the CPU's bf16 support
+    try:
+        native_bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()  # oneDNN's check of the CPU's bf16 instructions
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN: keep the checkpoints' dtype, as before
+        return False
+    return on_cpu and not native_bf16
 
 
 def _concrete(dtype):
