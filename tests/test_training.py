@@ -361,3 +361,18 @@ def test_warm_start_can_add_encoder_lora_which_starts_as_the_identity(tmp_path, 
     model.save_pretrained(tmp_path / "with-encoder-lora")
     with pytest.raises(ValueError, match="unexpected"):
         warm_start(saved, tmp_path / "with-encoder-lora")
+
+
+@pytest.mark.parametrize("slow_half_precision", [True, False])
+def test_bf16_backbones_on_a_cpu_without_fast_bf16_are_warned_about(
+    tmp_path, backbone_paths, monkeypatch, caplog, slow_half_precision
+):
+    from tiny_audio.training import trainer
+
+    monkeypatch.setattr(trainer, "cpu_lacks_fast_half_precision", lambda device_map: slow_half_precision)
+    model_section = load_recipe(tiny_recipe(tmp_path, backbone_paths))["model"]
+    with caplog.at_level("WARNING", logger=trainer.__name__):
+        model, _ = trainer.build_model(model_section, "bfloat16")
+    assert model.decoder.dtype == torch.bfloat16  # the recipe's choice stands; the warning says what to change
+    warned = "Set training.backbone_dtype=float32 on this machine" in caplog.text
+    assert warned == slow_half_precision
