@@ -217,6 +217,47 @@ def test_augmentation_changes_training_audio_only_when_enabled():
         Augmentation.from_recipe({"echo_probability": 1})
 
 
+def test_frequency_warp_moves_a_tone_as_a_shorter_vocal_tract_would(backbone_paths):
+    from tiny_audio.training.spec_augment import mel_band_centers, warp_frequency
+
+    _, processor = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"])
+    extractor = processor.feature_extractor
+    centers = mel_band_centers(extractor.mel_filters, extractor.sampling_rate)
+    features = processor._clip_features(tiny_backbones.tone(1.0, 1000.0), 16_000)  # (mel bands, frames)
+    assert np.array_equal(warp_frequency(features, centers, 1.0), features)
+    warped = warp_frequency(features, centers, 1.2)
+    assert warped.shape == features.shape
+    peak_hz = centers[warped.mean(1).argmax()]
+    assert peak_hz == pytest.approx(1200, rel=0.08), peak_hz  # 1 kHz heard at 1.2 kHz
+    assert centers[features.mean(1).argmax()] == pytest.approx(1000, rel=0.08)
+
+
+def test_log_mel_augmentation_touches_each_clips_own_frames_and_needs_whisper(backbone_paths):
+    _, processor = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"])
+    rows = []
+    for seconds, frequency in ((1.0, 300.0), (4.0, 700.0)):
+        buffer = io.BytesIO()
+        soundfile.write(buffer, tiny_backbones.tone(seconds, frequency), 16_000, format="WAV")
+        rows.append({"audio": {"bytes": buffer.getvalue(), "path": f"{seconds}.wav"}, "text": "hello"})
+    clean = ASRCollator(processor, "Transcribe the audio.")(rows)
+    masks = Augmentation(frequency_mask_probability=1, time_mask_probability=1, time_mask_frames=20)
+    masked = ASRCollator(processor, "Transcribe the audio.", masks, seed=3)(rows)
+    frames = clean["audio_attention_mask"].sum(-1).tolist()
+    short = masked["input_features"][0]
+    assert not torch.equal(short[:, : frames[0]], clean["input_features"][0][:, : frames[0]])
+    assert torch.equal(short[:, frames[0] :], clean["input_features"][0][:, frames[0] :])  # padding untouched
+    long = masked["input_features"][1][:, : frames[1]]
+    time_masked = (long == long[0]).all(0)  # a time-masked frame holds one value in every band
+    assert 2 <= time_masked.sum().item() <= 2 * 20  # two time masks (4 s: one per started 3 s) of <= 20 frames
+    rest = long[:, ~time_masked]
+    masked_bands = (rest == rest[:, :1]).all(1).sum().item()  # a masked band holds one value in every other frame
+    assert 1 <= masked_bands <= 8
+    assert torch.equal(masked["input_ids"], clean["input_ids"])
+    with pytest.raises(ValueError, match="only Whisper encoders"):
+        _, hubert_processor = tiny_backbones.build_model(backbone_paths["hubert"], backbone_paths["llama"])
+        ASRCollator(hubert_processor, "Transcribe the audio.", masks)
+
+
 def test_reverb_adds_a_decaying_tail_and_keeps_length_and_loudness():
     from tiny_audio.training.augment import reverberate
 

@@ -1,4 +1,5 @@
-"""On-the-fly augmentation of training audio: speed, room reverb, additive noise, gain. Never applied in evaluation.
+"""On-the-fly augmentation of training audio: speed, room reverb, additive noise, gain on the waveform; frequency warp
+and masks on Whisper's log-mel features (`spec_augment.py`). Never applied in evaluation.
 
 Each effect fires with its own probability so a batch mixes clean and altered clips; the parameters are drawn
 from the ranges the recipe gives.
@@ -12,6 +13,9 @@ import numpy as np
 import soxr
 
 from ..audio_input import SAMPLING_RATE
+from .spec_augment import mask_bands, mask_frames, warp_frequency
+
+TIME_MASK_EVERY_FRAMES = 300  # one time mask per started 3 s of log-mel frames (10 ms each)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,14 @@ class Augmentation:
     noise_snr_db: tuple[float, float] = (10.0, 40.0)  # signal-to-noise ratio of added white noise
     gain_probability: float = 0.0
     gain_db: tuple[float, float] = (-6.0, 6.0)
+    # Log-mel effects (Whisper encoders only), applied after the waveform ones. A warp factor f moves f Hz energy to
+    # factor·f Hz, as a shorter (f > 1) or longer vocal tract would; masks set bands or frames to the clip's mean.
+    frequency_warp_probability: float = 0.0
+    frequency_warp_range: tuple[float, float] = (0.9, 1.1)
+    frequency_mask_probability: float = 0.0
+    frequency_mask_bands: int = 8  # widest mask, of Whisper's 80 mel bands
+    time_mask_probability: float = 0.0
+    time_mask_frames: int = 10  # widest mask, in 10 ms frames; at most a tenth of the clip
 
     @classmethod
     def from_recipe(cls, section: dict) -> Augmentation:
@@ -41,6 +53,10 @@ class Augmentation:
     @property
     def enabled(self) -> bool:
         return any(getattr(self, name) > 0 for name in self.__dataclass_fields__ if name.endswith("_probability"))
+
+    @property
+    def changes_features(self) -> bool:
+        return any(getattr(self, f"{name}_probability") > 0 for name in ("frequency_warp", "frequency_mask", "time_mask"))
 
     def __call__(self, waveform: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if rng.random() < self.speed_probability:
@@ -58,6 +74,18 @@ class Augmentation:
         if rng.random() < self.gain_probability:
             waveform = waveform * np.float32(10 ** (rng.uniform(*self.gain_db) / 20))
         return np.clip(waveform, -1.0, 1.0)
+
+    def augment_features(self, features: np.ndarray, centers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One clip's log-mel `features` (mel bands, frames; no padding), with `centers` the bands' centres in Hz.
+        Each effect draws from `rng` only when it is on, so recipes without it keep their random stream."""
+        if self.frequency_warp_probability > 0 and rng.random() < self.frequency_warp_probability:
+            features = warp_frequency(features, centers, rng.uniform(*self.frequency_warp_range))
+        if self.frequency_mask_probability > 0 and rng.random() < self.frequency_mask_probability:
+            features = mask_bands(features, self.frequency_mask_bands, rng)
+        if self.time_mask_probability > 0 and rng.random() < self.time_mask_probability:
+            for _ in range(-(-features.shape[1] // TIME_MASK_EVERY_FRAMES)):
+                features = mask_frames(features, self.time_mask_frames, rng)
+        return features
 
 
 def reverberate(waveform: np.ndarray, rt60: float, direct_db: float, rng: np.random.Generator) -> np.ndarray:

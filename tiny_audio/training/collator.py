@@ -12,6 +12,7 @@ import torch
 from ..audio_input import SAMPLING_RATE, check_waveform
 from ..processing_asr import ASRProcessor
 from .augment import Augmentation
+from .spec_augment import mel_band_centers
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,15 @@ class ASRCollator:
         self.augmentation = augmentation if augmentation is not None and augmentation.enabled else None
         self.min_seconds, self.max_seconds = min_seconds, max_seconds
         self.rng = np.random.default_rng(seed)
+        self.mel_centers = None
+        if self.augmentation is not None and self.augmentation.changes_features:
+            if not processor.is_whisper:
+                raise ValueError(
+                    "Frequency warp and masks work on log-mel features, which only Whisper encoders take; set the "
+                    "augmentation's frequency_warp/frequency_mask/time_mask probabilities to 0 for this encoder."
+                )
+            extractor = processor.feature_extractor
+            self.mel_centers = mel_band_centers(extractor.mel_filters, extractor.sampling_rate)
         self.skipped: dict[str, str] = {}  # sample → why, for the run summary
 
     def __call__(self, rows: list[dict[str, Any]]):
@@ -64,4 +74,15 @@ class ASRCollator:
             texts.append(" ".join(row["text"].split()))
         if not clips:
             raise RuntimeError(f"Every sample of a batch failed: {dict(list(self.skipped.items())[-len(rows) :])}")
-        return self.processor(audio=clips, text=texts, instruction=self.instruction)
+        batch = self.processor(audio=clips, text=texts, instruction=self.instruction)
+        if self.mel_centers is not None:
+            self._augment_features(batch)
+        return batch
+
+    def _augment_features(self, batch) -> None:
+        """Warp and mask each clip's own frames in place; its padding stays as the processor made it."""
+        features = batch["input_features"]
+        for row, frames in enumerate(batch["audio_attention_mask"].sum(-1).tolist()):
+            clip = features[row, :, :frames].numpy()
+            augmented = self.augmentation.augment_features(clip, self.mel_centers, self.rng)
+            features[row, :, :frames] = torch.from_numpy(np.ascontiguousarray(augmented, dtype=clip.dtype))
