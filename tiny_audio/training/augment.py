@@ -56,7 +56,8 @@ class Augmentation:
 
     @property
     def changes_features(self) -> bool:
-        return any(getattr(self, f"{name}_probability") > 0 for name in ("frequency_warp", "frequency_mask", "time_mask"))
+        effects = ("frequency_warp", "frequency_mask", "time_mask")
+        return any(getattr(self, f"{effect}_probability") > 0 for effect in effects)
 
     def __call__(self, waveform: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if rng.random() < self.speed_probability:
