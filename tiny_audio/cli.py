@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("tiny_audio.evaluation.compare", "is one model's WER really lower than another's (paired bootstrap)"),
     "leaderboard": ("tiny_audio.evaluation.leaderboard", "rank evaluation results into a table and chart"),
     "push": ("tiny_audio.publish.cli", "publish a trained model on the Hugging Face Hub"),
+    "demo": ("tiny_audio.demo", "try a model in the browser (Gradio)"),
 }
 
 
@@ -36,7 +37,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 # Subcommands that load models: without the Hub, huggingface_hub retries each missing file for ~23 s before using
 # the cache (huggingface_hub 2.4), so they switch to offline mode first when the Hub cannot be reached at all.
-LOADS_MODELS = {"transcribe", "train", "eval"}
+LOADS_MODELS = {"transcribe", "train", "eval", "demo"}
 
 
 def main(argv: list[str] | None = None) -> int:

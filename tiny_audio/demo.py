@@ -1,0 +1,135 @@
+"""`tiny-audio demo [--model DIR_OR_ID] [--port N]`: try a model in the browser (Gradio).
+
+Record or upload a clip and run one of the model's tasks (or a free prompt) on it; a second tab talks to the
+pretrained decoder alone (no audio, LoRA off), to show what the language model brings. Audio goes through the same
+pipeline as `tiny-audio transcribe`, on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from contextlib import contextmanager
+
+from .audio_input import SAMPLING_RATE, load_audio
+from .transcribe import load_pipeline
+
+
+class DemoModel:
+    """What the page calls: the ASR pipeline for audio, the bare decoder for text."""
+
+    def __init__(self, model: str | None = None, device: str | None = None):
+        self.asr = load_pipeline(model, device)
+        self.tasks = sorted(self.asr.model.config.prompts)
+
+    def run(self, audio_path: str | None, task: str, prompt: str) -> tuple[str, str]:
+        """(model output, timing line) for a recorded or uploaded clip."""
+        if not audio_path:
+            raise ValueError("No audio yet: record a clip with the microphone or upload a file (wav, flac, mp3, ogg).")
+        waveform = load_audio(audio_path)  # a clear error for an unreadable file, before any model work
+        seconds = waveform.shape[0] / SAMPLING_RATE
+        started = time.perf_counter()
+        options = {"prompt": prompt} if prompt and prompt.strip() else {"task": task}
+        text = self.asr({"raw": waveform, "sampling_rate": SAMPLING_RATE}, **options)["text"]
+        elapsed = time.perf_counter() - started
+        return text, f"{elapsed:.2f} s for {seconds:.1f} s of audio (RTFx {seconds / max(elapsed, 1e-9):.1f})"
+
+    def chat(self, message: str, max_new_tokens: int = 128) -> str:
+        """The pretrained decoder's answer to `message`, with no audio and its LoRA (if any) switched off: a LoRA
+        trained for transcription mostly repeats the message back."""
+        if not message or not message.strip():
+            raise ValueError("Type a message first.")
+        tokenizer = self.asr.processor.tokenizer
+        prompt = tokenizer.apply_chat_template(
+            [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True, enable_thinking=False
+        )
+        inputs = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(self.asr.model.device)
+        decoder = self.asr.model.decoder
+        with lora_switched_off(decoder):
+            output = decoder.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
+        return tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+
+
+@contextmanager
+def lora_switched_off(module):
+    """Run `module` as its pretrained self: every LoRA layer in it is bypassed until the block ends."""
+    from peft.tuners.lora import LoraLayer
+
+    layers = [layer for layer in module.modules() if isinstance(layer, LoraLayer)]
+    for layer in layers:
+        layer.enable_adapters(False)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.enable_adapters(True)
+
+
+def build_app(model: DemoModel):
+    """The Gradio page for `model`."""
+    import gradio as gr
+
+    def run(audio_path, task, prompt):
+        try:
+            return model.run(audio_path, task, prompt)
+        except ValueError as error:  # bad input: say what was wrong on the page, keep the app running
+            raise gr.Error(str(error)) from error
+
+    def chat(message):
+        try:
+            return model.chat(message)
+        except ValueError as error:
+            raise gr.Error(str(error)) from error
+
+    with gr.Blocks(title="tiny-audio") as app:
+        gr.Markdown("# tiny-audio\nRecord or upload speech, pick a task (or write your own prompt), and run.")
+        with gr.Tab("Audio"):
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech")
+            with gr.Row():
+                task = gr.Dropdown(model.tasks, value="transcribe", label="Task")
+                prompt = gr.Textbox(label="Custom prompt (optional; replaces the task)")
+            run_button = gr.Button("Run", variant="primary", elem_id="run")
+            output = gr.Textbox(label="Output", elem_id="output", interactive=False)
+            timing = gr.Markdown(elem_id="timing")
+            run_button.click(run, [audio, task, prompt], [output, timing])
+        with gr.Tab("Text mode"):
+            message = gr.Textbox(
+                label="Message to the pretrained language model (no audio, LoRA off)", elem_id="message"
+            )
+            chat_button = gr.Button("Send", elem_id="send")
+            reply = gr.Textbox(label="Reply", elem_id="reply", interactive=False)
+            chat_button.click(chat, [message], [reply])
+    return app
+
+
+def launch(model: str | None, host: str, port: int, device: str | None = None, share: bool = False) -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline machine
+    app = build_app(DemoModel(model, device))
+    print(f"tiny-audio demo: http://{host}:{port}", flush=True)
+    app.launch(server_name=host, server_port=port, share=share)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("demo", help="try a model in the browser (Gradio)")
+    add_arguments(parser)
+    parser.set_defaults(func=lambda args: launch(args.model, args.host, args.port, args.device, args.share))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demo/gradio/app.py", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    from .evaluation.hub import ensure_hub_or_offline
+
+    ensure_hub_or_offline("needed by the demo")
+    launch(args.model, args.host, args.port, args.device, args.share)
+    return 0
