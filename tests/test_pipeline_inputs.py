@@ -11,7 +11,7 @@ import torch
 from conftest import TARGETS
 
 from tiny_audio import ASRPipeline
-from tiny_audio.audio_input import load_audio, resample
+from tiny_audio.audio_input import load_audio, resample, split_at_pauses
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,26 @@ def test_call_options(asr, training_clips):
     with pytest.raises(ValueError, match=r"Unknown task 'sing'; this model knows \['describe', 'transcribe'\]"):
         asr(training_clips[0], task="sing")
     with pytest.raises(ValueError, match="Unknown arguments"):
-        asr(training_clips[0], chunk_length_s=30)
+        asr(training_clips[0], stride_length_s=2)
+    with pytest.raises(ValueError, match=r"chunk_length_s=0.5 is out of range; accepted: 1 to inf s"):
+        asr(training_clips[0], chunk_length_s=0.5)
+
+
+def test_long_clips_are_cut_at_pauses_and_their_pieces_texts_joined(asr, training_clips):
+    hello, hi_there = training_clips
+    pause = np.zeros(8_000, dtype=np.float32)
+    long_clip = np.concatenate([hello, pause, hi_there, pause, hello, pause, hi_there])  # 5.2 s
+    pieces = split_at_pauses(long_clip, 1.5)
+    assert len(pieces) > 2 and max(piece.shape[0] for piece in pieces) <= 1.5 * 16_000
+    assert np.array_equal(np.concatenate(pieces), long_clip)  # nothing dropped or repeated
+    starts = np.cumsum([piece.shape[0] for piece in pieces])[:-1]
+    assert all(long_clip[cut - 800 : cut + 800].max() == 0 for cut in starts)  # every cut inside a pause
+    expected = " ".join(text for text in (asr(piece)["text"] for piece in pieces) if text)
+    assert asr(long_clip, chunk_length_s=1.5)["text"] == expected
+    other = np.concatenate([hi_there, pause, hello])
+    batched = asr([long_clip, other], batch_size=2, chunk_length_s=1.5)
+    assert [result["text"] for result in batched] == [expected, asr(other, chunk_length_s=1.5)["text"]]
+    assert asr(hello, chunk_length_s=1.5)["text"] == TARGETS[0]  # short clips: one piece, as before
 
 
 @pytest.mark.parametrize(

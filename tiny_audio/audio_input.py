@@ -148,6 +148,36 @@ def check_waveform(waveform: np.ndarray, sampling_rate: int, what: str) -> None:
         raise ValueError(f"{what} is digital silence (every sample is 0); there is nothing to transcribe.")
 
 
+def split_at_pauses(waveform: np.ndarray, max_seconds: float, sampling_rate: int = SAMPLING_RATE) -> list[np.ndarray]:
+    """Cut a clip longer than `max_seconds` into consecutive pieces of at most that length, each cut made in the
+    middle of the quietest stretch of the last 40% of its piece (most likely a pause between words, so no word is
+    split), and return them in order; a shorter clip comes back whole. No sample is dropped or repeated."""
+    if not max_seconds >= 1:
+        raise ValueError(f"Pieces of long audio must be allowed at least 1 s; got max_seconds={max_seconds}.")
+    limit = int(max_seconds * sampling_rate)
+    hop = sampling_rate // 100  # 10 ms frames
+    window = 10  # frames: 100 ms, about the shortest pause between words
+    pieces, start = [], 0
+    while waveform.shape[0] - start > limit:
+        search = waveform[start + int(0.6 * limit) : start + limit]
+        frames = search[: search.shape[0] // hop * hop].reshape(-1, hop)
+        energy = np.convolve((frames.astype(np.float64) ** 2).mean(1), np.ones(window), mode="valid")
+        cut = start + int(0.6 * limit) + (_middle_of_longest_quiet_run(energy) + window // 2) * hop
+        pieces.append(waveform[start:cut])
+        start = cut
+    pieces.append(waveform[start:])
+    return pieces
+
+
+def _middle_of_longest_quiet_run(energy: np.ndarray) -> int:
+    """Index in the middle of the longest run of values within 3 dB of the lowest (a pause's middle, not its edge)."""
+    quiet = np.concatenate([[False], energy <= 2 * energy.min() + 1e-12, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))  # alternating run starts and ends
+    starts, ends = edges[0::2], edges[1::2]
+    longest = int(np.argmax(ends - starts))
+    return int((starts[longest] + ends[longest] - 1) // 2)
+
+
 def resample(waveform: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
     """Band-limited resampling: a Hann-windowed sinc low-pass evaluated at each output phase (polyphase conv)."""
     if source_rate == target_rate:
