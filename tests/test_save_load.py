@@ -197,6 +197,10 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
     assert "generate_kwargs" not in calls[2]
     assert transcribe.run(parser.parse_args(["transcribe", clip, "--ctc-decoding-weight", "0.2"])) == 0
     assert calls[3]["generate_kwargs"] == {"ctc_decoding_weight": 0.2}
+    assert transcribe.run(parser.parse_args(["transcribe", clip, "--chunk-length-s", "12.5"])) == 0
+    assert calls[4]["chunk_length_s"] == 12.5 and "generate_kwargs" not in calls[4]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["transcribe", clip, "--chunk-length-s", "0.5"])
 
 
 @pytest.mark.parametrize("slow_half_precision", [True, False])

@@ -61,6 +61,12 @@ def register(subparsers) -> None:
         help="weight of the projector's CTC score when choosing among the final beams (default: the model's; "
         "0 = off; only for models trained with training.ctc_weight > 0)",
     )
+    parser.add_argument(
+        "--chunk-length-s",
+        type=piece_seconds,
+        help="longer audio is cut at pauses into pieces of at most this many seconds (default: 20; Whisper "
+        "encoders take up to 30)",
+    )
     parser.add_argument("--device", help="e.g. cpu, cuda, cuda:1 (default: cpu)")
     parser.set_defaults(func=run)
 
@@ -69,6 +75,16 @@ def beam_width(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a beam width; give a whole number of 1 or more")
     return int(text)
+
+
+def piece_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value >= 1:  # the upper bound depends on the encoder: the pipeline checks it
+        raise argparse.ArgumentTypeError(f"{text!r} is not a piece length; give seconds, 1 or more, such as 20")
+    return value
 
 
 def search_weight(text: str) -> float:
@@ -93,7 +109,11 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    options = {key: value for key in ("task", "prompt", "max_new_tokens") if (value := getattr(args, key)) is not None}
+    options = {
+        key: value
+        for key in ("task", "prompt", "max_new_tokens", "chunk_length_s")
+        if (value := getattr(args, key)) is not None
+    }
     decoding = {
         "num_beams": args.num_beams,
         "ctc_decoding_weight": args.ctc_decoding_weight,
