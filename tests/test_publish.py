@@ -400,3 +400,18 @@ def test_card_says_how_the_model_decodes():
     assert "0.8 x the decoder's log-probability + 0.2 x the projector's CTC prefix score" in joint
     rescored = _architecture({"generation": {"num_beams": 4, "ctc_rescore_weight": 0.2}})
     assert "0.8 x beam score + 0.2 x the projector's CTC log-likelihood per token" in rescored
+
+
+def test_the_built_wheel_carries_the_hub_repository_template(tmp_path):
+    """push must work from an installed wheel, not only from a checkout: the card template and .gitattributes ship
+    inside the package (the checkout's top-level hub_repo/ links to them)."""
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path)]
+    subprocess.run([*command, str(root)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("tiny_audio-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("README.md.tmpl", ".gitattributes"):
+        assert f"tiny_audio/publish/hub_repo/{name}" in names
+    assert (root / "hub_repo").resolve() == root / "tiny_audio/publish/hub_repo"  # one copy, linked

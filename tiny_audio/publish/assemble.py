@@ -20,8 +20,9 @@ from pathlib import Path
 from .model_card import HUB_ID, TrainingRecord, render_model_card, select_results
 from .redaction import drop_secrets
 
-# The template of a published repository (repository root, next to train.py / push.py).
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "hub_repo"
+# The template of a published repository. It ships inside the package, so that push works from an installed wheel;
+# the checkout's top-level hub_repo/ is a link to it.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "hub_repo"
 CARD_TEMPLATE = "README.md.tmpl"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -166,8 +167,8 @@ def assemble_repo(
 def template_dir() -> Path:
     if not (TEMPLATE_DIR / CARD_TEMPLATE).is_file():
         raise FileNotFoundError(
-            f"The Hub repository template is missing ({TEMPLATE_DIR / CARD_TEMPLATE}); push runs from a checkout "
-            "of tiny-audio (pip install -e .), where hub_repo/ sits next to push.py."
+            f"The Hub repository template is missing ({TEMPLATE_DIR / CARD_TEMPLATE}); reinstall tiny-audio "
+            "(pip install tiny-audio, or pip install -e . from a checkout): the package ships it."
         )
     return TEMPLATE_DIR
 

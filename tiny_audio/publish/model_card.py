@@ -2,7 +2,8 @@
 
 Metadata goes through huggingface_hub's `ModelCardData`, so `model-index` is in the Hub's own format (one result
 per dataset, WER in percent). Results come from `leaderboard_rows`, the same reader as `tiny-audio leaderboard`.
-The prose lives in `hub_repo/README.md.tmpl` (a `string.Template`: `$name` placeholders).
+The prose lives in `tiny_audio/publish/hub_repo/README.md.tmpl` (a `string.Template`: `$name` placeholders; the
+checkout's top-level `hub_repo/` links there).
 """
 
 from __future__ import annotations
