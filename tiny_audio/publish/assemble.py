@@ -168,7 +168,7 @@ def template_dir() -> Path:
     if not (TEMPLATE_DIR / CARD_TEMPLATE).is_file():
         raise FileNotFoundError(
             f"The Hub repository template is missing ({TEMPLATE_DIR / CARD_TEMPLATE}); reinstall tiny-audio "
-            "(pip install tiny-audio, or pip install -e . from a checkout): the package ships it."
+            "(pip install -e . from a checkout, or its built wheel): the package ships it."
         )
     return TEMPLATE_DIR
 
