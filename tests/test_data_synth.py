@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import time
@@ -224,6 +225,18 @@ def test_part_of_the_plan_matches_the_full_build_and_the_rest_fills_in(corpus, t
 def test_unknown_split_is_refused(tmp_path):
     with pytest.raises(ValueError, match="splits must name at least one of train, validation, test"):
         build_corpus(tmp_path / "x", splits=["dev"], sentences=["One two three."] * 3, progress=False)
+
+
+@needs_tools
+@pytest.mark.parametrize("num_workers", [1, 2])
+def test_progress_counts_clips_within_a_shard(tmp_path, capsys, num_workers):
+    # One shard holds the whole split: a bar that moved only when shards finished would jump from 0 to the total.
+    kwargs = dict(SMALL, hours=0.03, shard_size=10_000, num_workers=num_workers, splits=["train"])
+    summary = build_corpus(tmp_path / "one-shard", progress=True, **kwargs)
+    total = summary.splits["train"]["clips"] + summary.splits["train"]["failed"]
+    shown = {int(n) for n in re.findall(rf"(\d+)/{total} ", capsys.readouterr().err)}
+    assert total > 10 and total in shown
+    assert shown & set(range(1, total)), f"the bar showed only {sorted(shown)} of {total} clips"
 
 
 def _build_in_own_session(output: Path, kwargs: dict) -> None:

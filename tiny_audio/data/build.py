@@ -15,7 +15,7 @@ import random
 import shutil
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from .dev_real import dev_transcripts
 from .plan import SHARD_SIZE, SPLITS, Shard, make_plan, plan_fingerprint
 from .schema import corpus_features
 from .sources import AUSTEN_NOVELS, TEXTS, TextSource, austen_source, read_austen, read_wordnet_examples, wordnet_source
-from .synth import ShardResult, exit_with_parent, load_shard_result, run_shard_job
+from .synth import ShardResult, build_shard, init_worker, load_shard_result, run_shard_job
 from .text import Sentence, clean_corpus, clean_sentence, sentences_from_prose
 from .voices import DEFAULT_ENGINES, INSTALL_HINT, Voice, discover_voices
 
@@ -144,29 +144,48 @@ def _prepare_output(output: Path, fingerprint: str, settings: dict, overwrite: b
 
 
 def _render(todo: list[Shard], output: Path, num_workers: int, progress: bool, done_clips: int, total: int):
-    """Yield ShardResults as shards finish, across `num_workers` processes (in this process when 1)."""
+    """Yield ShardResults as shards finish, across `num_workers` processes (in this process when 1). The progress
+    bar counts clips as they are rendered, not shards as they finish (a Kokoro shard takes ~15 min on 2 cores)."""
     schema = corpus_features().arrow_schema
     jobs = [(shard, output, schema) for shard in todo]
     failed = 0
     with tqdm(total=total, initial=done_clips, unit="clip", desc="synthesising", disable=not progress) as bar:
         if num_workers <= 1:
-            results = map(run_shard_job, jobs)
+            results = (build_shard(*job, on_clip=lambda: bar.update(1)) for job in jobs)
             pool = None
         else:
             # spawn, not fork: the parent may hold pyarrow/datasets threads, which a forked child would inherit
             # in an undefined state. The job function lives in synth.py, so children never import `datasets`.
-            pool = multiprocessing.get_context("spawn").Pool(num_workers, exit_with_parent, (os.getpid(),))
-            results = pool.imap_unordered(run_shard_job, jobs)
+            context = multiprocessing.get_context("spawn")
+            clips_rendered = context.Value("i", 0)  # every worker adds to it; the bar reads it
+            pool = context.Pool(num_workers, init_worker, (os.getpid(), clips_rendered))
+            results = _as_they_finish(
+                pool.imap_unordered(run_shard_job, jobs), lambda: bar.update(done_clips + clips_rendered.value - bar.n)
+            )
         try:
             for result in results:
                 failed += len(result.failed)
-                bar.update(result.planned)
                 bar.set_postfix(failed=failed)
                 yield result
         finally:
             if pool is not None:
                 pool.terminate()
                 pool.join()
+
+
+def _as_they_finish(pending, refresh: Callable[[], None], poll_seconds: float = 0.5):
+    """Yield a pool's results as they come, calling `refresh` at least every `poll_seconds` while waiting."""
+    while True:
+        try:
+            result = pending.next(timeout=poll_seconds)
+        except multiprocessing.TimeoutError:
+            refresh()
+            continue
+        except StopIteration:
+            refresh()
+            return
+        refresh()
+        yield result
 
 
 def _summarise(summary: BuildSummary, shards: list[Shard], results: dict[str, ShardResult], output: Path) -> None:

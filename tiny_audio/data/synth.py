@@ -13,7 +13,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +73,11 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def build_shard(shard: Shard, output_dir: Path, schema: pa.Schema) -> ShardResult:
-    """Render every clip of `shard` into `output_dir/data/NAME.parquet` and record the outcome."""
+def build_shard(
+    shard: Shard, output_dir: Path, schema: pa.Schema, on_clip: Callable[[], None] | None = None
+) -> ShardResult:
+    """Render every clip of `shard` into `output_dir/data/NAME.parquet` and record the outcome. `on_clip` is called
+    after each clip, rendered or failed: a shard can take many minutes, and progress is shown clip by clip."""
     result = ShardResult(shard.name, shard.split, planned=len(shard.utterances))
     columns: dict[str, list] = {name: [] for name in schema.names}
     for u in shard.utterances:
@@ -80,23 +85,25 @@ def build_shard(shard: Shard, output_dir: Path, schema: pa.Schema) -> ShardResul
             flac, seconds = render(u, result.timings)
         except Exception as error:  # any engine failure skips this clip only; it is reported at the end
             result.failed.append({"id": u.id, "voice": u.voice.id, "text": u.text, "error": str(error)[:300]})
-            continue
-        row = {
-            "audio": {"bytes": flac, "path": f"{u.id}.flac"},
-            "text": u.text,
-            "id": u.id,
-            "speaker": u.voice.id,
-            "engine": u.voice.engine,
-            "accent": u.voice.accent,
-            "speed": u.speed,
-            "pitch": u.pitch,
-            "duration": round(seconds, 3),
-            "source": u.source,
-        }
-        for name in schema.names:
-            columns[name].append(row[name])
-        result.clips += 1
-        result.seconds += seconds
+        else:
+            row = {
+                "audio": {"bytes": flac, "path": f"{u.id}.flac"},
+                "text": u.text,
+                "id": u.id,
+                "speaker": u.voice.id,
+                "engine": u.voice.engine,
+                "accent": u.voice.accent,
+                "speed": u.speed,
+                "pitch": u.pitch,
+                "duration": round(seconds, 3),
+                "source": u.source,
+            }
+            for name in schema.names:
+                columns[name].append(row[name])
+            result.clips += 1
+            result.seconds += seconds
+        if on_clip is not None:
+            on_clip()
     start = time.perf_counter()
     table = pa.Table.from_pydict(columns, schema=schema)
     data_path = output_dir / "data" / f"{shard.name}.parquet"
@@ -108,7 +115,7 @@ def build_shard(shard: Shard, output_dir: Path, schema: pa.Schema) -> ShardResul
 
 
 def exit_with_parent(parent_pid: int) -> None:
-    """Pool initializer: the worker exits within a second of its parent build dying.
+    """In a pool worker: exit within a second of the parent build dying.
 
     A build killed with SIGTERM or SIGKILL cannot stop its pool, and its workers would otherwise go on rendering the
     shards already queued to them, for no one, at full CPU (seen: two orphans running on for 15 minutes).
@@ -122,9 +129,26 @@ def exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+# This worker's share of the build's clip counter (a shared integer the parent reads for its progress bar).
+_clips_rendered: Synchronized | None = None
+
+
+def init_worker(parent_pid: int, clips_rendered: Synchronized) -> None:
+    """Pool initializer: exit with the parent, and count rendered clips into the parent's shared counter."""
+    global _clips_rendered
+    _clips_rendered = clips_rendered
+    exit_with_parent(parent_pid)
+
+
+def _count_clip() -> None:
+    if _clips_rendered is not None:
+        with _clips_rendered.get_lock():
+            _clips_rendered.value += 1
+
+
 def run_shard_job(job: tuple[Shard, Path, pa.Schema]) -> ShardResult:
     """Pool entry point (one picklable argument)."""
-    return build_shard(*job)
+    return build_shard(*job, on_clip=_count_clip)
 
 
 def load_shard_result(output_dir: Path, shard: Shard) -> ShardResult | None:
