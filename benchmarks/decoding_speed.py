@@ -6,6 +6,7 @@ Each row decodes the same batch of real speech (the `dev-real` clips, Debian's p
 its wall time (best of --repeats) and the ratio to the first row, which is what `tiny-audio transcribe` does:
   - backbones in bfloat16 against float32 (on a CPU without native bf16, from_pretrained picks float32 itself);
   - beam search with the prompt's KV cache computed once per clip (now) against once per beam (transformers' way);
+  - without test-time frequency warps (`frequency_warps`: one encoder pass per factor);
   - without CTC prefix scoring in the search (`ctc_decoding_weight`), with rescoring of the final beams, greedy.
 Under a row whose texts differ from the first row's, how many do.
 """
@@ -24,7 +25,8 @@ from tiny_audio.processing_asr import ASRProcessor
 from tiny_audio.transcribe import default_model
 
 ROWS = [  # (label, backbone dtype, share the prompt cache, generate() options beyond the model's config)
-    ("default: 4 beams, CTC prefix 0.2, float32 here", None, True, {}),
+    ("default: 4 beams, CTC prefix 0.2, 7 frequency warps, float32 here", None, True, {}),
+    ("  no frequency warps (one encoder pass)", None, True, {"frequency_warps": [1.0]}),
     ("  prompt run once per beam", None, False, {}),
     ("  bfloat16 backbones", torch.bfloat16, True, {}),
     ("  bfloat16, prompt once per beam (until 2026-12)", torch.bfloat16, False, {}),
@@ -68,10 +70,10 @@ def main() -> None:
         texts = processor.batch_decode(tokens, skip_special_tokens=True)
         baseline = baseline or wall
         first_texts = first_texts or texts
-        print(f"{label:50s} {wall:7.2f} s  RTFx {seconds / wall:5.2f}  x{wall / baseline:5.2f} the first row's time")
+        print(f"{label:68s} {wall:7.2f} s  RTFx {seconds / wall:5.2f}  x{wall / baseline:5.2f} the first row's time")
         if texts != first_texts:
             changed = sum(a != b for a, b in zip(texts, first_texts, strict=True))
-            print(f"{'':50s} {changed} of {len(texts)} texts differ from the first row's")
+            print(f"{'':68s} {changed} of {len(texts)} texts differ from the first row's")
 
 
 if __name__ == "__main__":

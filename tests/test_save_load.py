@@ -28,6 +28,7 @@ REMOTE_CODE_FILES = {
     "projectors.py",
     "ctc_head.py",
     "audio_input.py",
+    "frequency_warp.py",
 }
 
 
@@ -172,6 +173,8 @@ def test_transcribe_command_passes_decoding_options_to_the_pipeline(saved_dir, t
     for ctc in (["--ctc-rescore-weight", "0.3"], ["--ctc-decoding-weight", "0.3"]):
         result = subprocess.run([*command, "--num-beams", "3", *ctc], capture_output=True, text=True, timeout=300)
         assert result.returncode == 0 and result.stdout.strip(), result.stderr[-3000:]
+    warped = subprocess.run([*command, "--frequency-warps", "0.9,1.1"], capture_output=True, text=True, timeout=300)
+    assert warped.returncode != 0 and "frequency_warps needs a Whisper encoder" in warped.stderr  # HuBERT here
     broken = subprocess.run([*command, "--num-beams", "0"], capture_output=True, text=True, timeout=300)
     assert broken.returncode == 2 and "'0' is not a beam width" in broken.stderr
     too_heavy = subprocess.run([*command, "--ctc-rescore-weight", "2"], capture_output=True, text=True, timeout=300)
@@ -199,6 +202,11 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
     assert calls[3]["generate_kwargs"] == {"ctc_decoding_weight": 0.2}
     assert transcribe.run(parser.parse_args(["transcribe", clip, "--chunk-length-s", "12.5"])) == 0
     assert calls[4]["chunk_length_s"] == 12.5 and "generate_kwargs" not in calls[4]
+    assert transcribe.run(parser.parse_args(["transcribe", clip, "--frequency-warps", "0.9,1,1.1"])) == 0
+    assert calls[5]["generate_kwargs"] == {"frequency_warps": [0.9, 1.0, 1.1]}
+    for bad in ("0.9,x", "3"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["transcribe", clip, "--frequency-warps", bad])
     with pytest.raises(SystemExit):
         parser.parse_args(["transcribe", clip, "--chunk-length-s", "0.5"])
 

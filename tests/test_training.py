@@ -218,7 +218,7 @@ def test_augmentation_changes_training_audio_only_when_enabled():
 
 
 def test_frequency_warp_moves_a_tone_as_a_shorter_vocal_tract_would(backbone_paths):
-    from tiny_audio.training.spec_augment import mel_band_centers, warp_frequency
+    from tiny_audio.frequency_warp import mel_band_centers, warp_frequency
 
     _, processor = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"])
     extractor = processor.feature_extractor

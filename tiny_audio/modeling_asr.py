@@ -18,12 +18,13 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 from torch import nn
-from transformers import AutoModel, AutoModelForCausalLM, GenerationMixin, PreTrainedModel
+from transformers import AutoModel, AutoModelForCausalLM, GenerationMixin, PreTrainedModel, WhisperFeatureExtractor
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.utils import cached_file, logging
 
 from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
 from .ctc_head import CTCPrefixScorer, ctc_classes, ctc_logits, hypothesis_log_likelihoods
+from .frequency_warp import mel_band_centers, warp_frequency
 from .pipeline_asr import ASRPipeline
 from .projectors import PROJECTORS
 
@@ -65,6 +66,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         # Optional store of frozen-encoder outputs, set by training (tiny_audio.training.encoder_cache); not saved.
         self.encoder_cache = None
         self._ctc_classes = None  # the CTC head's class vectors, built on the first generate that uses the head
+        self._mel_centers = None  # the log-mel bands' centres in Hz, built on the first generate with frequency_warps
         # Beam search computes each prompt's KV cache once per clip, not once per beam (see `_prompt_cache`).
         self.share_prompt_cache = True
         self.encoder.requires_grad_(False)
@@ -215,13 +217,23 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         clip's transcript from the final beams by (1 - w) x the beam score + w x the projector CTC head's
         log-likelihood per token (tiny_audio.ctc_head), instead of by the beam score alone. Use it only with a model
         whose projector trained with the CTC loss (`training.ctc_weight` > 0, as in the default recipe): otherwise
-        the head is untrained and its scores are noise."""
+        the head is untrained and its scores are noise.
+
+        `frequency_warps` (a list of factors such as [0.9, 1.0, 1.1]; Whisper encoders) encodes each clip once per
+        factor, its log-mel frequency axis warped as a shorter (> 1) or longer (< 1) vocal tract would move it, and
+        decodes from the warp whose audio the CTC head reads with the most confidence: a test-time vocal tract
+        normalisation for voices unlike the training ones. It costs one encoder pass per factor; it too needs a
+        CTC-trained projector."""
         options = {**self.config.generation, **generate_kwargs}
         options.pop("labels", None)
         ctc_weight = float(options.pop("ctc_rescore_weight", 0.0) or 0.0)
         if not 0.0 <= ctc_weight <= 1.0:
             raise ValueError(f"ctc_rescore_weight must lie in [0, 1] (0: beam score alone), not {ctc_weight}.")
-        audio_features = self._audio_features_of(input_values, input_features, audio_attention_mask)
+        warps = options.pop("frequency_warps", None)
+        if warps:
+            audio_features = self._surest_warp(input_features, audio_attention_mask, warps)
+        else:
+            audio_features = self._audio_features_of(input_values, input_features, audio_attention_mask)
         inputs_embeds = self.embed_inputs(input_ids, audio_features=audio_features)
         if "pad_token_id" not in options and self.decoder.generation_config.pad_token_id is None:
             options["pad_token_id"] = self.decoder.generation_config.eos_token_id
@@ -260,6 +272,39 @@ class ASRModel(PreTrainedModel, GenerationMixin):
             *_as_list(options.get("pad_token_id", generation_config.pad_token_id)),
         }
         return self._pick_by_ctc(output.sequences, output.sequences_scores, audio_features, ctc_weight, ends)
+
+    def _surest_warp(
+        self, input_features: torch.Tensor | None, audio_attention_mask: torch.Tensor | None, warps: list[float]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Audio embeddings of each clip at the warp factor whose CTC best path is likeliest per audio token."""
+        if input_features is None or not _is_whisper(self.encoder):
+            raise ValueError("frequency_warps needs a Whisper encoder (log-mel input_features); drop it for this one.")
+        factors = [float(factor) for factor in warps]
+        if not all(0.5 <= factor <= 2.0 for factor in factors):
+            raise ValueError(f"frequency_warps must be factors between 0.5 and 2.0 (1.0: unchanged), not {warps}.")
+        if audio_attention_mask is None:
+            audio_attention_mask = torch.ones(input_features.shape[::2], dtype=torch.long, device=input_features.device)
+        centers = self._mel_band_centers()
+        classes = self._ctc_head_classes(input_features.device)
+        best_embeds, best_confidence, token_mask = None, None, None
+        for factor in factors:
+            features = input_features if factor == 1.0 else warp_frequency(input_features, centers, factor)
+            audio_embeds, token_mask = self.get_audio_features(features, audio_attention_mask)
+            best_path = ctc_logits(audio_embeds, classes).log_softmax(-1).amax(-1)  # (B, N)
+            confidence = (best_path * token_mask).sum(-1) / token_mask.sum(-1).clamp(min=1)
+            if best_embeds is None:
+                best_embeds, best_confidence = audio_embeds, confidence
+                continue
+            surer = confidence > best_confidence
+            best_embeds = torch.where(surer[:, None, None], audio_embeds, best_embeds)
+            best_confidence = torch.maximum(confidence, best_confidence)
+        return best_embeds, token_mask
+
+    def _mel_band_centers(self):
+        if self._mel_centers is None:  # the feature extractor's filter bank, rebuilt from the encoder's band count
+            extractor = WhisperFeatureExtractor(feature_size=self.encoder.config.num_mel_bins)
+            self._mel_centers = mel_band_centers(extractor.mel_filters, extractor.sampling_rate)
+        return self._mel_centers
 
     def _prompt_cache(
         self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None, copies: int, cache_argument: str

@@ -62,6 +62,12 @@ def register(subparsers) -> None:
         "0 = off; only for models trained with training.ctc_weight > 0)",
     )
     parser.add_argument(
+        "--frequency-warps",
+        type=warp_factors,
+        help="comma-separated warp factors such as 0.9,1,1.1: each clip is decoded at the warp of its log-mel "
+        "frequency axis that the CTC head reads most confidently (default: the model's; 1 = off; Whisper encoders)",
+    )
+    parser.add_argument(
         "--chunk-length-s",
         type=piece_seconds,
         help="longer audio is cut at pauses into pieces of at most this many seconds (default: 20; Whisper "
@@ -75,6 +81,18 @@ def beam_width(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a beam width; give a whole number of 1 or more")
     return int(text)
+
+
+def warp_factors(text: str) -> list[float]:
+    try:
+        factors = [float(part) for part in text.split(",")]
+    except ValueError:
+        factors = []
+    if not factors or not all(0.5 <= factor <= 2.0 for factor in factors):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of warp factors; give numbers from 0.5 to 2, such as 0.9,1,1.1 (1 = off)"
+        )
+    return factors
 
 
 def piece_seconds(text: str) -> float:
@@ -118,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         "num_beams": args.num_beams,
         "ctc_decoding_weight": args.ctc_decoding_weight,
         "ctc_rescore_weight": args.ctc_rescore_weight,
+        "frequency_warps": args.frequency_warps,
     }
     if generate_kwargs := {key: value for key, value in decoding.items() if value is not None}:
         options["generate_kwargs"] = generate_kwargs

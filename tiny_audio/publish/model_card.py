@@ -232,6 +232,12 @@ def _decoding_note(generation: dict) -> str:
             f"; the transcript is the final beam with the best {1 - weight:g} x beam score + {weight:g} x the "
             "projector's CTC log-likelihood per token (`ctc_rescore_weight`; 0 keeps the beam search's own choice)"
         )
+    if warps := generation.get("frequency_warps"):
+        note += (
+            f"; each clip is encoded with its log-mel frequency axis warped by {', '.join(f'{w:g}' for w in warps)} "
+            "and decoded from the warp the projector's CTC head reads most confidently (`frequency_warps`; "
+            "`[1.0]` turns it off)"
+        )
     return note
 
 

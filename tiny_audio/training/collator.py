@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from ..audio_input import SAMPLING_RATE, check_waveform
+from ..frequency_warp import mel_band_centers
 from ..processing_asr import ASRProcessor
 from .augment import Augmentation
-from .spec_augment import mel_band_centers
 
 logger = logging.getLogger(__name__)
 
