@@ -25,8 +25,9 @@ from tiny_audio.processing_asr import ASRProcessor
 from tiny_audio.transcribe import default_model
 
 ROWS = [  # (label, backbone dtype, share the prompt cache, generate() options beyond the model's config)
-    ("default: 4 beams, CTC prefix 0.2, 7 frequency warps, float32 here", None, True, {}),
+    ("default: 4 beams, CTC prefix 0.2, 3 frequency warps, float32 here", None, True, {}),
     ("  no frequency warps (one encoder pass)", None, True, {"frequency_warps": [1.0]}),
+    ("  7 frequency warps, 0.85-1.15", None, True, {"frequency_warps": [0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15]}),
     ("  prompt run once per beam", None, False, {}),
     ("  bfloat16 backbones", torch.bfloat16, True, {}),
     ("  bfloat16, prompt once per beam (until 2026-12)", torch.bfloat16, False, {}),

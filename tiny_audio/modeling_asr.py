@@ -283,7 +283,8 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         if not all(0.5 <= factor <= 2.0 for factor in factors):
             raise ValueError(f"frequency_warps must be factors between 0.5 and 2.0 (1.0: unchanged), not {warps}.")
         if audio_attention_mask is None:
-            audio_attention_mask = torch.ones(input_features.shape[::2], dtype=torch.long, device=input_features.device)
+            frames = (input_features.shape[0], input_features.shape[-1])
+            audio_attention_mask = torch.ones(frames, dtype=torch.long, device=input_features.device)
         centers = self._mel_band_centers()
         classes = self._ctc_head_classes(input_features.device)
         best_embeds, best_confidence, token_mask = None, None, None
