@@ -10,6 +10,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+# Factors a warp may take: a vocal tract half or twice as long already lies far outside human voices.
+WARP_FACTOR_RANGE = (0.5, 2.0)
+
+
+def is_warp_factor(factor: float) -> bool:
+    return WARP_FACTOR_RANGE[0] <= factor <= WARP_FACTOR_RANGE[1]
+
 
 def mel_band_centers(mel_filters: np.ndarray, sampling_rate: int) -> np.ndarray:
     """Each mel band's centre in Hz: the mean frequency of its filter. `mel_filters` is (frequency bins, mel bands)."""

@@ -24,7 +24,7 @@ from transformers.utils import cached_file, logging
 
 from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
 from .ctc_head import CTCPrefixScorer, ctc_classes, ctc_logits, hypothesis_log_likelihoods
-from .frequency_warp import mel_band_centers, warp_frequency
+from .frequency_warp import WARP_FACTOR_RANGE, is_warp_factor, mel_band_centers, warp_frequency
 from .pipeline_asr import ASRPipeline
 from .projectors import PROJECTORS
 
@@ -280,8 +280,9 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         if input_features is None or not _is_whisper(self.encoder):
             raise ValueError("frequency_warps needs a Whisper encoder (log-mel input_features); drop it for this one.")
         factors = [float(factor) for factor in warps]
-        if not all(0.5 <= factor <= 2.0 for factor in factors):
-            raise ValueError(f"frequency_warps must be factors between 0.5 and 2.0 (1.0: unchanged), not {warps}.")
+        if not all(map(is_warp_factor, factors)):
+            low, high = WARP_FACTOR_RANGE
+            raise ValueError(f"frequency_warps must be factors between {low} and {high} (1.0: unchanged), not {warps}.")
         if audio_attention_mask is None:
             frames = (input_features.shape[0], input_features.shape[-1])
             audio_attention_mask = torch.ones(frames, dtype=torch.long, device=input_features.device)

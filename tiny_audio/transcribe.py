@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .frequency_warp import WARP_FACTOR_RANGE, is_warp_factor
+
 # Where the embedded default model lives inside the installed package (trained by configs/default.yaml).
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 
@@ -88,9 +90,11 @@ def warp_factors(text: str) -> list[float]:
         factors = [float(part) for part in text.split(",")]
     except ValueError:
         factors = []
-    if not factors or not all(0.5 <= factor <= 2.0 for factor in factors):
+    if not factors or not all(map(is_warp_factor, factors)):
+        low, high = WARP_FACTOR_RANGE
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a list of warp factors; give numbers from 0.5 to 2, such as 0.9,1,1.1 (1 = off)"
+            f"{text!r} is not a list of warp factors; give numbers from {low:g} to {high:g}, such as 0.9,1,1.1 "
+            "(1 = off)"
         )
     return factors
 
