@@ -58,3 +58,27 @@ def test_espeak_speaks_each_random_timbre_differently(tmp_path, monkeypatch):
         assert a.size != b.size or not np.array_equal(a, b)
     espeak_random.data_path.cache_clear()
     assert espeak_random.data_path(espeak_data_dir()) == folder  # a second call reuses the folder
+
+
+def test_second_bank_holds_new_timbres():
+    first, second = espeak_random.timbre_names(0), espeak_random.timbre_names(1)
+    assert len(second) == espeak_random.TIMBRES and not set(first) & set(second)
+    assert second[0] == "r0200" and {espeak_random.bank_of(t) for t in second} == {1}
+    assert espeak_random.bank_of("r0199") == 0
+    assert "espeak-ng-random-2" not in DEFAULT_ENGINES
+
+
+@needs_espeak
+def test_second_bank_speaks_from_its_own_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    espeak_random.data_path.cache_clear()
+    voices = discover_voices(["espeak-ng-random-2"])
+    assert {v.timbre for v in voices} == set(espeak_random.timbre_names(1))
+    assert {v.engine for v in voices} == {"espeak-ng-random-2"}
+    folder = espeak_random.data_path(espeak_data_dir(), 1)
+    assert folder != espeak_random.data_path(espeak_data_dir(), 0)
+    assert (folder / "espeak-ng-data" / "voices" / "!v" / "r0213").is_file()
+    assert not (folder / "espeak-ng-data" / "voices" / "!v" / "r0013").exists()
+    audio, rate = synthesize(Voice("espeak-ng-random-2", "en-us+r0213", "en-us", "r0213"), "Good morning.", 1.0, 0.0)
+    assert rate == 22050 and np.abs(audio).max() > 0.05
+    espeak_random.data_path.cache_clear()

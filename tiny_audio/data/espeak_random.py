@@ -7,6 +7,10 @@ that spans most of espeak-ng's own variants, and `r0042` is the same file on eve
 
 espeak-ng reads variants only from its data folder, so the variants go into a private copy of that folder (links to
 the system's files plus a `voices/!v` of our own) under ~/.cache/tiny-audio, which `espeak-ng --path` points at.
+
+espeak-ng lists at most 349 voices, so the timbres come in banks of 200, each in its own folder: bank 0
+(`r0000`-`r0199`, engine `espeak-ng-random`) and bank 1 (`r0200`-`r0399`, engine `espeak-ng-random-2`), which a
+second corpus uses to show a model timbres the first did not.
 """
 
 from __future__ import annotations
@@ -18,13 +22,19 @@ import shutil
 import tempfile
 from pathlib import Path
 
-TIMBRES = 200  # 15% are held out for a corpus's test split. With its ~130 languages this keeps espeak-ng under
-# its 349-voice listing limit (past it, every call warns and later voices drop out of its list).
+TIMBRES = 200  # per bank; 15% are held out for a corpus's test split. With its ~130 languages this keeps espeak-ng
+# under its 349-voice listing limit (past it, every call warns and later voices drop out of its list).
 VERSION = 1  # bump when the rules below change: the folder name carries it, so old variants are never reused
+BANKS = {"espeak-ng-random": 0, "espeak-ng-random-2": 1}  # engine name -> bank of timbres
 
 
-def timbre_names() -> list[str]:
-    return [f"r{index:04d}" for index in range(TIMBRES)]
+def timbre_names(bank: int = 0) -> list[str]:
+    return [f"r{index:04d}" for index in range(bank * TIMBRES, (bank + 1) * TIMBRES)]
+
+
+def bank_of(timbre: str) -> int:
+    """The bank a timbre name such as "r0213" belongs to (1)."""
+    return int(timbre.removeprefix("r")) // TIMBRES
 
 
 def variant_text(name: str) -> str:
@@ -61,13 +71,15 @@ def _cache_root() -> Path:
 
 
 @functools.cache
-def data_path(system_data: Path) -> Path:
-    """The folder to give `espeak-ng --path`: it holds an `espeak-ng-data` with the system's files and our variants.
+def data_path(system_data: Path, bank: int = 0) -> Path:
+    """The folder to give `espeak-ng --path`: it holds an `espeak-ng-data` with the system's files and one bank's
+    variants.
 
     Made once per machine; several build workers may ask at once, so it is assembled aside and renamed into place.
     """
-    target = _cache_root() / f"espeak-ng-random-v{VERSION}"
-    if (target / "espeak-ng-data" / "voices" / "!v" / timbre_names()[-1]).is_file():
+    target = _cache_root() / (f"espeak-ng-random-v{VERSION}" + (f"-bank{bank}" if bank else ""))
+    names = timbre_names(bank)
+    if (target / "espeak-ng-data" / "voices" / "!v" / names[-1]).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".espeak-ng-random-", dir=target.parent))
@@ -77,7 +89,7 @@ def data_path(system_data: Path) -> Path:
     for entry in system_data.iterdir():
         if entry.name != "voices":
             (data / entry.name).symlink_to(entry)
-    for name in timbre_names():
+    for name in names:
         (variants / name).write_text(variant_text(name), encoding="utf-8")
     try:
         staging.rename(target)

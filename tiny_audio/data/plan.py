@@ -35,7 +35,7 @@ TEST_TIMBRE_FRACTION = 0.15  # of each engine's timbres (at least one when it ha
 # the clips already doubles a build's time. Weights are relative: missing engines' shares go to the others, so a
 # build without Kokoro plans exactly what it did before Kokoro was added.
 ENGINE_WEIGHTS = {"espeak-ng": 0.72, "flite": 0.24, "piper": 0.04, "kokoro": 0.08, "espeak-ng-random": 0.72,
-                  "flite-shifted": 0.24}  # fmt: skip
+                  "espeak-ng-random-2": 0.72, "flite-shifted": 0.24}  # fmt: skip
 SPEED_RANGE = (0.85, 1.2)  # x the engine's normal rate; outside this, espeak-ng and flite start to slur
 PITCH_RANGE = (-1.0, 1.0)  # engine-neutral, mapped by `engines.py`
 # Seconds of audio per character of text at speed 1, measured over espeak-ng and flite voices (~18 characters

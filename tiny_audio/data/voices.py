@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import espeak_random, flite_shifted, kokoro
 
-ENGINES = ("espeak-ng", "flite", "piper", "kokoro", "espeak-ng-random", "flite-shifted")
+ENGINES = ("espeak-ng", "flite", "piper", "kokoro", "espeak-ng-random", "espeak-ng-random-2", "flite-shifted")
 # What a build uses when no engines are named. The random espeak-ng timbres (`espeak_random.py`) and the shifted
 # flite voices (`flite_shifted.py`) are opt-in: a corpus made with them is a different corpus, and the default one
 # stays what it always was.
@@ -92,14 +92,16 @@ def espeak_voices() -> list[Voice]:
     return voices
 
 
-def espeak_random_voices() -> list[Voice]:
-    """Every English accent crossed with every random timbre (`espeak_random.py`); each timbre is one speaker."""
+def espeak_random_voices(engine: str = "espeak-ng-random") -> list[Voice]:
+    """Every English accent crossed with every random timbre of the engine's bank (`espeak_random.py`); each timbre
+    is one speaker."""
     data = espeak_data_dir()
     if data is None:
         return []
-    espeak_random.data_path(data)  # made here, in the build's parent process, before any worker speaks
+    bank = espeak_random.BANKS[engine]
+    espeak_random.data_path(data, bank)  # made here, in the build's parent process, before any worker speaks
     accents = espeak_accents()
-    return [Voice("espeak-ng-random", f"{a}+{t}", a, t) for t in espeak_random.timbre_names() for a in accents]
+    return [Voice(engine, f"{a}+{t}", a, t) for t in espeak_random.timbre_names(bank) for a in accents]
 
 
 def flite_voices() -> list[Voice]:
@@ -143,7 +145,9 @@ def kokoro_voices() -> list[Voice]:
 
 
 _FINDERS = {"espeak-ng": espeak_voices, "flite": flite_voices, "piper": piper_voices, "kokoro": kokoro_voices,
-            "espeak-ng-random": espeak_random_voices, "flite-shifted": flite_shifted_voices}  # fmt: skip
+            "espeak-ng-random": espeak_random_voices,
+            "espeak-ng-random-2": functools.partial(espeak_random_voices, "espeak-ng-random-2"),
+            "flite-shifted": flite_shifted_voices}  # fmt: skip
 
 
 @functools.cache
