@@ -65,6 +65,7 @@ def parquet_dataset(tmp_path):
         ],
         "sentence": ["Hello there.", "Mr. Smith", ""],
         "segment_id": ["s1", "s2", "s3"],
+        "speaker": ["flite/slt", "flite/slt", "espeak-ng/en-us"],
     }
     (tmp_path / "ds" / "data").mkdir(parents=True)
     pq.write_table(pa.table(rows), tmp_path / "ds" / "data" / "test-00000-of-00001.parquet")
@@ -169,6 +170,7 @@ def test_local_parquet_streams_decoded_16khz_samples(parquet_dataset):
     samples = list(iter_samples(source, streaming=True))
     assert [s.id for s in samples] == ["s1", "s2", "s3"]
     assert [s.text for s in samples] == ["Hello there.", "Mr. Smith", ""]
+    assert [s.speaker for s in samples] == ["flite/slt", "flite/slt", "espeak-ng/en-us"]
     assert samples[1].seconds == pytest.approx(0.25, abs=0.01)  # resampled from 8 kHz
     assert all(s.audio.dtype == np.float32 for s in samples)
     assert [s.id for s in iter_samples(source, max_samples=2)] == ["s1", "s2"]
@@ -282,6 +284,25 @@ def test_results_round_trip_into_the_leaderboard_table_and_chart(tmp_path, capsy
 # systems and end to end
 
 
+def test_speaker_table_ranks_speakers_by_errors_and_is_absent_without_speakers():
+    from tiny_audio.evaluation.results import SampleRow
+
+    def row(index: int, speaker: str | None, errors: int, words: int) -> SampleRow:
+        return SampleRow(index, f"c{index}", "ref", "hyp", 1.0, 0.1, errors / words, errors, words, speaker=speaker)
+
+    base = dict(model="m", system="tiny-audio", dataset="d", dataset_id="d", config=None, split="test", samples=3,
+                skipped=0, wer=0.1, substitutions=4, deletions=0, insertions=0, hits=36, reference_words=40,
+                rtfx=1.0, audio_seconds=3.0, timed_audio_seconds=3.0, timed_wall_seconds=3.0,
+                avg_time_per_sample=1.0, date="2026-12-02T00:00:00+00:00", commit=None)  # fmt: skip
+    result = EvalResult(**base, rows=[row(1, "x", 1, 10), row(2, "y", 3, 20), row(3, "x", 0, 10)])
+    assert result.by_speaker() == [("y", 1, 3, 20), ("x", 2, 1, 20)]
+    assert "| y | 1 | 3 | 20 | 15.0% |" in result.to_text()
+    old = result.to_dict()
+    for entry in old["rows"]:
+        del entry["speaker"]  # a results.json written before speakers were recorded
+    assert EvalResult.from_dict(old).by_speaker() == [] and "WER by speaker" not in EvalResult.from_dict(old).to_text()
+
+
 def test_systems_are_told_apart_by_config_not_by_name(tmp_path):
     assert detect_system("pocketsphinx").kind == "pocketsphinx"
     assert (detect_system("whisper:openai/whisper-tiny.en").model) == "openai/whisper-tiny.en"
@@ -390,10 +411,10 @@ def test_runner_skips_empty_references_and_keeps_going_past_a_clip_the_system_re
     system = load_system(str(tiny_model_dir))
     assert system.kind == "tiny-audio"
     samples = [
-        EvalSample("noise", "", _tone(0.5)),  # empty reference: printed, not scored
-        EvalSample("ok", "hello there", _tone(0.6)),
-        EvalSample("silent", "hello", np.zeros(8000, dtype=np.float32)),  # the pipeline refuses digital silence
-        EvalSample("ok2", "hi", _tone(0.4)),
+        EvalSample("noise", "", _tone(0.5), speaker="b"),  # empty reference: printed, not scored
+        EvalSample("ok", "hello there", _tone(0.6), speaker="a"),
+        EvalSample("silent", "hello", np.zeros(8000, dtype=np.float32), speaker="b"),  # the pipeline refuses silence
+        EvalSample("ok2", "hi", _tone(0.4), speaker="a"),
     ]
     lines: list[str] = []
     source = resolve_dataset("dev-real")
@@ -402,5 +423,8 @@ def test_runner_skips_empty_references_and_keeps_going_past_a_clip_the_system_re
     assert (result.samples, result.skipped, result.failed, result.reference_words) == (3, 1, 1, 4)
     silent = result.rows[2]
     assert "silence" in silent.error and silent.hypothesis == "" and silent.wer == 1.0
+    speakers = {name: (clips, words) for name, clips, _, words in result.by_speaker()}
+    assert speakers == {"a": (2, 3), "b": (1, 1)}  # the skipped clip counts for nobody
+    assert "| speaker | clips | errors | words | WER |" in result.to_text()
     assert result.warmup_excluded and result.timed_audio_seconds == pytest.approx(0.9)  # batch 2 only
     assert lines[-4] == "CHECKPOINT @ 4 samples:"

@@ -32,6 +32,7 @@ TEXT_COLUMNS = ("text", "sentence", "transcript", "transcription", "normalized_t
 UNNAMED = ""  # the split of data that names none (a single file, a folder with one metadata file)
 _SHARD = re.compile(r"^(?P<split>[\w.]+)-\d+-of-\d+\.parquet$")
 ID_COLUMNS = ("id", "segment_id", "utt_id", "utterance_id", "audio_id", "key")
+SPEAKER_COLUMNS = ("speaker", "speaker_id", "client_id")  # tiny-audio's corpora, LibriSpeech, Common Voice
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class EvalSample:
     id: str
     text: str
     audio: np.ndarray  # float32, mono, 16 kHz
+    speaker: str | None = None  # when the dataset names one: results then give WER by speaker
 
     @property
     def seconds(self) -> float:
@@ -102,15 +104,16 @@ def _samples_from_rows(
     rows: Iterable[dict], source: DatasetSource, base_dir: Path | None, where: str
 ) -> Iterator[EvalSample]:
     """Decode rows lazily; columns are picked from the first row (names given in `source` win)."""
-    columns: tuple[str, str, str | None] | None = None
+    columns: tuple[str, str, str | None, str | None] | None = None
     for index, row in enumerate(rows):
         if columns is None:
             columns = (
                 _pick(row, source.audio_column, AUDIO_COLUMNS, "audio", where),
                 _pick(row, source.text_column, TEXT_COLUMNS, "text", where),
                 _optional(row, source.id_column, ID_COLUMNS),
+                _optional(row, None, SPEAKER_COLUMNS),
             )
-        audio_col, text_col, id_col = columns
+        audio_col, text_col, id_col, speaker_col = columns
         audio = _decode(row[audio_col], base_dir, f"{where} row {index}")
         sample_id = row.get(id_col) if id_col else None
         if sample_id is None:
@@ -118,7 +121,13 @@ def _samples_from_rows(
             path = value.get("path") if isinstance(value, dict) else value
             sample_id = Path(str(path)).stem if path else str(index)
         text = row[text_col]
-        yield EvalSample(id=str(sample_id), text="" if text is None else str(text), audio=audio)
+        speaker = row.get(speaker_col) if speaker_col else None
+        yield EvalSample(
+            id=str(sample_id),
+            text="" if text is None else str(text),
+            audio=audio,
+            speaker=None if speaker is None else str(speaker),
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class SampleRow:
     reference_words: int = 0
     skipped: bool = False
     error: str | None = None  # the exception text if the system failed on this clip (scored as an empty output)
+    speaker: str | None = None  # the dataset's speaker column, when it has one
 
 
 @dataclass
@@ -159,10 +160,33 @@ class EvalResult:
         ]
         return lines
 
+    def by_speaker(self) -> list[tuple[str, int, int, int]]:
+        """(speaker, clips, errors, reference words) per speaker, most errors first; empty when the dataset names
+        no speakers. Where a test set's errors sit: a few unheard voices or everywhere."""
+        totals: dict[str, list[int]] = {}
+        for row in self.rows:
+            if row.speaker is None or row.skipped:
+                continue
+            entry = totals.setdefault(row.speaker, [0, 0, 0])
+            entry[0] += 1
+            entry[1] += row.errors
+            entry[2] += row.reference_words
+        return sorted(((name, *counts) for name, counts in totals.items()), key=lambda item: (-item[2], item[0]))
+
+    def speaker_lines(self) -> list[str]:
+        speakers = self.by_speaker()
+        if not speakers:
+            return []
+        lines = ["", "WER by speaker (most errors first):", "", "| speaker | clips | errors | words | WER |"]
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        for name, clips, errors, words in speakers:
+            lines.append(f"| {name} | {clips} | {errors} | {words} | {100 * errors / max(words, 1):.1f}% |")
+        return lines
+
     def to_text(self) -> str:
         from tiny_audio.evaluation.runner import format_sample
 
-        out = self.summary_lines() + ["", "Per-sample results:", ""]
+        out = self.summary_lines() + self.speaker_lines() + ["", "Per-sample results:", ""]
         for row in self.rows:
             out.extend(format_sample(row))
         return "\n".join(out) + "\n"

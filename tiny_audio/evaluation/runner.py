@@ -144,6 +144,7 @@ def run_evaluation(
                     reference_words=counts.reference_words,
                     skipped=skipped,
                     error=failure,
+                    speaker=sample.speaker,
                 )
                 rows.append(row)
                 if len(rows) == ABORT_AFTER and all(r.error for r in rows):
