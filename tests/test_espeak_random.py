@@ -37,10 +37,18 @@ def test_random_engine_is_opt_in():
     assert "espeak-ng-random" not in DEFAULT_ENGINES
 
 
-@needs_espeak
-def test_espeak_speaks_each_random_timbre_differently(tmp_path, monkeypatch):
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """Variant folders go under tmp_path, and no folder made by another test is remembered."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     espeak_random.data_path.cache_clear()
+    yield tmp_path
+    espeak_random.data_path.cache_clear()
+
+
+@needs_espeak
+def test_espeak_speaks_each_random_timbre_differently(private_cache):
+    tmp_path = private_cache
     voices = discover_voices(["espeak-ng-random"])
     assert {v.timbre for v in voices} == set(espeak_random.timbre_names())
     folder = espeak_random.data_path(espeak_data_dir())
@@ -69,9 +77,7 @@ def test_second_bank_holds_new_timbres():
 
 
 @needs_espeak
-def test_second_bank_speaks_from_its_own_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    espeak_random.data_path.cache_clear()
+def test_second_bank_speaks_from_its_own_folder(private_cache):
     voices = discover_voices(["espeak-ng-random-2"])
     assert {v.timbre for v in voices} == set(espeak_random.timbre_names(1))
     assert {v.engine for v in voices} == {"espeak-ng-random-2"}
@@ -81,4 +87,3 @@ def test_second_bank_speaks_from_its_own_folder(tmp_path, monkeypatch):
     assert not (folder / "espeak-ng-data" / "voices" / "!v" / "r0013").exists()
     audio, rate = synthesize(Voice("espeak-ng-random-2", "en-us+r0213", "en-us", "r0213"), "Good morning.", 1.0, 0.0)
     assert rate == 22050 and np.abs(audio).max() > 0.05
-    espeak_random.data_path.cache_clear()

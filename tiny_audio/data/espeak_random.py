@@ -77,6 +77,7 @@ def data_path(system_data: Path, bank: int = 0) -> Path:
 
     Made once per machine; several build workers may ask at once, so it is assembled aside and renamed into place.
     """
+    # Bank 0 keeps the folder name it had before there were banks, so existing caches stay valid.
     target = _cache_root() / (f"espeak-ng-random-v{VERSION}" + (f"-bank{bank}" if bank else ""))
     names = timbre_names(bank)
     if (target / "espeak-ng-data" / "voices" / "!v" / names[-1]).is_file():
