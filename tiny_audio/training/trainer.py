@@ -182,12 +182,13 @@ def warm_start(model: ASRModel, saved_model: str | Path, ignore_mismatched_sizes
     if ignore_mismatched_sizes:
         fitting = {name: w for name, w in weights.items() if name in current and w.shape == current[name].shape}
         fresh = sorted(set(current) - set(fitting))
+        kept_fresh = f"{len(fresh)} keep their fresh values (e.g. {fresh[:3]})" if fresh else "none kept fresh"
         logger.info(
-            "warm start: %d of %d tensors loaded; %d keep their fresh values (e.g. %s), %d saved ones skipped",
+            "warm start: %d of %d tensors loaded from %s; %s; %d saved ones skipped",
             len(fitting),
             len(current),
-            len(fresh),
-            fresh[:3],
+            saved_model,
+            kept_fresh,
             len(weights) - len(fitting),
         )
         weights = {**current, **fitting}
