@@ -5,9 +5,8 @@
 Each row decodes the same batch of real speech (the `dev-real` clips, Debian's pocketsphinx-testdata) and prints
 its wall time (best of --repeats) and the ratio to the first row, which is what `tiny-audio transcribe` does:
   - backbones in bfloat16 against float32 (on a CPU without native bf16, from_pretrained picks float32 itself);
-  - beam search with the prompt's KV cache computed once per clip (now) against once per beam (transformers' way);
   - without test-time frequency warps (`frequency_warps`: one encoder pass per factor);
-  - without CTC prefix scoring in the search (`ctc_decoding_weight`), with rescoring of the final beams, greedy.
+  - without CTC prefix scoring in the search (`ctc_decoding_weight`), greedy.
 Under a row whose texts differ from the first row's, how many do.
 """
 
@@ -24,17 +23,14 @@ from tiny_audio.data.dev_real import dev_clips
 from tiny_audio.processing_asr import ASRProcessor
 from tiny_audio.transcribe import default_model
 
-ROWS = [  # (label, backbone dtype, share the prompt cache, generate() options beyond the model's config)
-    ("default: 4 beams, CTC prefix 0.2, 3 frequency warps, float32 here", None, True, {}),
-    ("  no frequency warps (one encoder pass)", None, True, {"frequency_warps": [1.0]}),
-    ("  7 frequency warps, 0.85-1.15", None, True, {"frequency_warps": [0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15]}),
-    ("  prompt run once per beam", None, False, {}),
-    ("  bfloat16 backbones", torch.bfloat16, True, {}),
-    ("  bfloat16, prompt once per beam (until 2026-12)", torch.bfloat16, False, {}),
-    ("  no CTC in the search", None, True, {"ctc_decoding_weight": 0.0}),
-    ("  no CTC in the search, CTC rescoring 0.2", None, True, {"ctc_decoding_weight": 0.0, "ctc_rescore_weight": 0.2}),
-    ("  greedy (CTC prefix 0.2)", None, True, {"num_beams": 1}),
-    ("  greedy, no CTC", None, True, {"num_beams": 1, "ctc_decoding_weight": 0.0}),
+ROWS = [  # (label, backbone dtype, generate() options beyond the model's config)
+    ("default: 4 beams, CTC prefix 0.2, 3 frequency warps, float32 here", None, {}),
+    ("  no frequency warps (one encoder pass)", None, {"frequency_warps": [1.0]}),
+    ("  7 frequency warps, 0.85-1.15", None, {"frequency_warps": [0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15]}),
+    ("  bfloat16 backbones", torch.bfloat16, {}),
+    ("  no CTC in the search", None, {"ctc_decoding_weight": 0.0}),
+    ("  greedy (CTC prefix 0.2)", None, {"num_beams": 1}),
+    ("  greedy, no CTC", None, {"num_beams": 1, "ctc_decoding_weight": 0.0}),
 ]
 
 
@@ -61,11 +57,10 @@ def main() -> None:
     models: dict = {}
     baseline, first_texts = None, None
     print(f"{len(clips)} clips, {seconds:.1f} s of audio, {torch.get_num_threads()} threads")
-    for label, dtype, share, options in ROWS:
+    for label, dtype, options in ROWS:
         if dtype not in models:
             models[dtype] = ASRModel.from_pretrained(directory, dtype=dtype).eval()
         model = models[dtype]
-        model.share_prompt_cache = share
         batch = processor(audio=clips, instruction=model.config.instruction())
         wall, tokens = best_time(lambda: model.generate(**batch, **options), args.repeats)  # noqa: B023
         texts = processor.batch_decode(tokens, skip_special_tokens=True)

@@ -15,8 +15,8 @@ import time
 
 import torch
 
+from tiny_audio.ctc_head import ProjectorCTCLoss
 from tiny_audio.training.collator import ASRCollator, batch_audio, decode_example
-from tiny_audio.training.ctc import ProjectorCTC
 from tiny_audio.training.encoder_cache import EncoderCache
 from tiny_audio.training.recipe import load_recipe
 from tiny_audio.training.sources import load_source
@@ -40,7 +40,7 @@ def main() -> None:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     model.train()
     print(f"{args.batches} batches x {batch_size} clips ({audio_seconds:.0f} s of audio), {args.epochs} epochs")
-    ctc = ProjectorCTC(model.get_input_embeddings().weight, processor.tokenizer.eos_token_id)
+    ctc = ProjectorCTCLoss(model.ctc_head_classes(), processor.tokenizer.eos_token_id)
 
     def decoder_step(batch) -> torch.Tensor:
         return model(**batch).loss

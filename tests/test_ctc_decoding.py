@@ -1,5 +1,5 @@
-"""The projector's CTC head in decoding: rescoring the final beams (`ctc_rescore_weight`: the head's likelihoods and the
-beam it picks) and scoring prefixes in the search itself (`ctc_decoding_weight`: exact prefix probabilities)."""
+"""The projector's CTC head in decoding: scoring prefixes in the search itself (`ctc_decoding_weight`: exact prefix
+probabilities), and the decoding options' checks (`DecodingOptions`, validated in one place)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import tiny_backbones
 import torch
 from torch import nn
 
-from tiny_audio.ctc_head import CTCPrefixScorer, ctc_classes, ctc_logits, hypothesis_log_likelihoods
+from tiny_audio.ctc_head import CTCPrefixScorer, ctc_classes, ctc_logits
+from tiny_audio.decoding import DecodingOptions
 
 
 def full_vocabulary_log_likelihood(log_probs: torch.Tensor, tokens: list[int]) -> float:
@@ -20,16 +21,6 @@ def full_vocabulary_log_likelihood(log_probs: torch.Tensor, tokens: list[int]) -
         log_probs[:, None], targets[None], torch.tensor([len(log_probs)]), torch.tensor([len(tokens)]), blank=0
     )
     return -float(loss) * max(len(tokens), 1)  # reduction="mean" divides by the target length
-
-
-def test_hypothesis_log_likelihoods_are_exact_and_refuse_what_the_audio_cannot_hold():
-    log_probs = torch.randn(8, 31, generator=torch.Generator().manual_seed(0)).log_softmax(-1)  # blank + 30 tokens
-    hypotheses = [[3, 3, 7], [], [29], [4, 4, 4, 4, 4]]  # the last needs 9 frames (blanks between repeats)
-    scores = hypothesis_log_likelihoods(log_probs, hypotheses)
-    for tokens, got in zip(hypotheses[:3], scores[:3].tolist(), strict=True):
-        assert got == pytest.approx(full_vocabulary_log_likelihood(log_probs, tokens), abs=1e-4)
-    assert scores[1] == pytest.approx(float(log_probs[:, 0].sum()), abs=1e-5)  # silence: blank on every frame
-    assert scores[3] == float("-inf")
 
 
 @pytest.fixture(scope="module")
@@ -42,42 +33,34 @@ def untrained(backbone_paths):
 def test_weight_zero_is_plain_beam_search(untrained):
     model, _, batch = untrained
     plain = model.generate(**batch, num_beams=4, max_new_tokens=6)
-    assert torch.equal(model.generate(**batch, num_beams=4, max_new_tokens=6, ctc_rescore_weight=0.0), plain)
-
-
-def test_weight_one_picks_the_beam_with_the_best_ctc_score_per_token(untrained):
-    model, processor, batch = untrained
-    beams = model.generate(**batch, num_beams=4, num_return_sequences=4, max_new_tokens=6).view(2, 4, -1)
-    picked = model.generate(**batch, num_beams=4, max_new_tokens=6, ctc_rescore_weight=1.0)
-    with torch.no_grad():
-        embeds, mask = model.get_audio_features(batch["input_features"], batch["audio_attention_mask"])
-    log_probs = ctc_logits(embeds, ctc_classes(model.get_input_embeddings().weight)).log_softmax(-1)
-    end = processor.tokenizer.eos_token_id
-    bests = []
-    for clip in range(2):
-        rows = [row.tolist() for row in beams[clip]]
-        hypotheses = [row[: row.index(end)] if end in row else row for row in rows]
-        per_token = [
-            full_vocabulary_log_likelihood(log_probs[clip, mask[clip]], tokens) / max(len(tokens), 1)
-            for tokens in hypotheses
-        ]
-        bests.append(max(range(4), key=per_token.__getitem__))
-        assert picked[clip].tolist() == rows[bests[-1]]
-    assert bests != [0, 0], "the beam search's own first choice won everywhere: this test would not see rescoring"
+    assert torch.equal(model.generate(**batch, num_beams=4, max_new_tokens=6, ctc_decoding_weight=0.0), plain)
 
 
 @pytest.mark.parametrize(
     "options,message",
     [
-        ({"ctc_rescore_weight": 1.5}, r"must lie in \[0, 1\]"),
-        ({"ctc_rescore_weight": 0.3, "num_return_sequences": 2}, "drop num_return_sequences"),
-        ({"ctc_decoding_weight": 1.0}, r"must lie in \[0, 1\) \(0: the decoder alone\)"),
+        ({"ctc_rescore_weight": 0.3}, "removed; use ctc_decoding_weight"),
+        ({"ctc_decoding_weight": 1.0}, r"ctc_decoding_weight=1.0 is not accepted; give a number from 0 .* to below 1"),
+        ({"num_beams": 0}, "num_beams=0 is not accepted; give a whole number of 1 or more"),
+        ({"max_new_tokens": 2.5}, "max_new_tokens=2.5 is not accepted"),
+        ({"frequency_warps": [3.0]}, "give factors from 0.5 to 2"),
+        ({"repetition_penalty": 0}, "give a number above 0"),
     ],
 )
-def test_bad_rescoring_options_say_what_is_accepted(untrained, options, message):
+def test_bad_decoding_options_say_what_is_accepted(untrained, options, message):
     model, _, batch = untrained
     with pytest.raises(ValueError, match=message):
-        model.generate(**batch, num_beams=4, max_new_tokens=4, **options)
+        model.generate(**batch, **{"num_beams": 4, "max_new_tokens": 4, **options})
+
+
+def test_decoding_options_are_checked_once_when_a_config_is_made():
+    from tiny_audio import ASRConfig
+
+    with pytest.raises(ValueError, match="num_beams=0 is not accepted"):
+        ASRConfig(generation={"num_beams": 0})
+    options, rest = DecodingOptions.resolve({"num_beams": 4, "length_penalty": 1.0}, {"num_beams": 2})
+    assert options.num_beams == 2 and rest == {"length_penalty": 1.0}  # transformers' own options pass through
+    assert DecodingOptions(frequency_warps=[1.0]).warps == ()
 
 
 def brute_force_prefix_log_probability(log_probs: torch.Tensor, prefix: list[int], whole: bool = False) -> float:

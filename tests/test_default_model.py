@@ -15,6 +15,7 @@ from tiny_audio.transcribe import DEFAULT_MODEL_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tiny_audio" / "samples" / "hello.wav"
+EMBEDDED_TEXTS = Path(__file__).parent / "data" / "embedded_texts"
 pytestmark = pytest.mark.slow  # real backbones (converted by `tiny-audio backbones`)
 
 
@@ -123,3 +124,28 @@ def test_a_clip_longer_than_whisper_takes_is_transcribed_in_pieces():
     hypothesis = normalise(text)
     assert len(hypothesis.split()) >= 0.85 * len(reference.split()), text
     assert jiwer.wer(reference, hypothesis) < 0.35, text
+
+
+def test_the_embedded_models_texts_are_unchanged_on_real_and_synthetic_speech():
+    """The texts the embedded model gave on the 10 `dev-real` clips and 24 synthetic test clips (espeak-ng and flite
+    voices held out of training, `tests/data/embedded_texts/synthetic`) when they were recorded at commit 52ad86e,
+    before decoding moved out of `modeling_asr.py`. Float32 backbones, so that every CPU reads them the same way;
+    the model's own decoding (4 beams, CTC prefix scoring, 3 frequency warps)."""
+    import torch
+    from transformers import pipeline
+
+    from tiny_audio.data.dev_real import dev_clips
+
+    expected = json.loads((EMBEDDED_TEXTS / "expected.json").read_text())
+    files = {f"dev-real/{clip.path.name}": str(clip.path) for clip in dev_clips()}
+    files |= {f"synthetic/{path.name}": str(path) for path in sorted((EMBEDDED_TEXTS / "synthetic").glob("*.flac"))}
+    assert files.keys() == expected.keys()
+    asr = pipeline(
+        "automatic-speech-recognition",
+        model=str(DEFAULT_MODEL_DIR),
+        trust_remote_code=True,
+        model_kwargs={"dtype": torch.float32},
+    )
+    texts = {name: result["text"] for name, result in zip(files, asr(list(files.values()), batch_size=4), strict=True)}
+    changed = {name: (expected[name], text) for name, text in texts.items() if text != expected[name]}
+    assert not changed, changed

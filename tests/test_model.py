@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import tiny_backbones
 import torch
 from conftest import LORA, TARGETS
+from transformers import DynamicCache
 
 from tiny_audio import ASRModel
 
@@ -91,8 +94,11 @@ def test_beam_search_with_the_prompt_cache_shared_across_beams_gives_the_same_be
     batch = processor(audio=[tiny_backbones.tone(1.0, 300), tiny_backbones.tone(0.4, 500, seed=4)])  # left padding
     options = {"num_beams": 3, "num_return_sequences": 3, "max_new_tokens": 8, "return_dict_in_generate": True}
     shared = model.generate(**batch, **options, output_scores=True)
-    model.share_prompt_cache = False  # transformers' own way: the prompt runs through the decoder once per beam
-    alone = model.generate(**batch, **options, output_scores=True)
+    # transformers' own way, given an empty cache: the prompt runs through the decoder once per beam
+    cache_argument = (
+        "cache" if "cache" in inspect.signature(type(model.decoder).forward).parameters else "past_key_values"
+    )
+    alone = model.generate(**batch, **options, output_scores=True, **{cache_argument: DynamicCache()})
     assert torch.equal(shared.sequences, alone.sequences)
     torch.testing.assert_close(shared.sequences_scores, alone.sequences_scores)
 
@@ -131,16 +137,29 @@ def test_logits_only_at_label_positions_give_the_same_loss_and_gradients(backbon
     model, processor = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths[decoder])
     batch = processor(audio=[tiny_backbones.tone(1.0), tiny_backbones.tone(0.4, 440)], text=["hello there", "a"])
     model.train()
-    assert model.logits_at_labels_only  # every decoder here takes logits_to_keep
+
+    def every_position():  # the decoder's own loss, projecting every position onto the vocabulary
+        inputs_embeds = model.embed_inputs(
+            batch["input_ids"],
+            input_features=batch["input_features"],
+            audio_attention_mask=batch["audio_attention_mask"],
+        )
+        position_ids = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        return model.decoder(
+            inputs_embeds=inputs_embeds,
+            attention_mask=batch["attention_mask"],
+            position_ids=position_ids,
+            labels=batch["labels"],
+        )
+
     results = {}
-    for only_labels in (True, False):
-        model.logits_at_labels_only = only_labels
+    for name, run in (("kept", lambda: model(**batch)), ("full", every_position)):
         model.zero_grad()
-        outputs = model(**batch)
+        outputs = run()
         outputs.loss.backward()
         grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
-        results[only_labels] = (outputs.loss.detach(), outputs.logits.shape[1], grads)
-    (kept_loss, kept_positions, kept_grads), (full_loss, all_positions, full_grads) = results[True], results[False]
+        results[name] = (outputs.loss.detach(), outputs.logits.shape[1], grads)
+    (kept_loss, kept_positions, kept_grads), (full_loss, all_positions, full_grads) = results["kept"], results["full"]
     assert kept_positions < all_positions  # the prompt and audio positions were skipped
     torch.testing.assert_close(kept_loss, full_loss)
     assert kept_grads.keys() == full_grads.keys() and kept_grads

@@ -395,11 +395,8 @@ def test_card_says_how_the_model_decodes():
     assert "no_repeat_ngram_size" not in beams
     guarded = _architecture({"generation": {"num_beams": 4, "no_repeat_ngram_size": 4}})
     assert "no 4 tokens in a row are written twice" in guarded
-    assert "ctc_rescore_weight" not in guarded
     joint = _architecture({"generation": {"num_beams": 4, "ctc_decoding_weight": 0.2}})
     assert "0.8 x the decoder's log-probability + 0.2 x the projector's CTC prefix score" in joint
-    rescored = _architecture({"generation": {"num_beams": 4, "ctc_rescore_weight": 0.2}})
-    assert "0.8 x beam score + 0.2 x the projector's CTC log-likelihood per token" in rescored
     warped = _architecture({"generation": {"num_beams": 4, "frequency_warps": [0.9, 1.0, 1.1]}})
     assert "warped by 0.9, 1, 1.1 and decoded from the warp the projector's CTC head reads most" in warped
 

@@ -194,8 +194,8 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
     clip = str(tmp_path / "clip.wav")
     assert transcribe.run(parser.parse_args(["transcribe", clip, "--num-beams", "3"])) == 0
     assert calls[0]["generate_kwargs"] == {"num_beams": 3}
-    assert transcribe.run(parser.parse_args(["transcribe", clip, "--ctc-rescore-weight", "0"])) == 0
-    assert calls[1]["generate_kwargs"] == {"ctc_rescore_weight": 0.0}
+    assert transcribe.run(parser.parse_args(["transcribe", clip, "--ctc-decoding-weight", "0"])) == 0
+    assert calls[1]["generate_kwargs"] == {"ctc_decoding_weight": 0.0}
     assert transcribe.run(parser.parse_args(["transcribe", clip])) == 0
     assert "generate_kwargs" not in calls[2]
     assert transcribe.run(parser.parse_args(["transcribe", clip, "--ctc-decoding-weight", "0.2"])) == 0
@@ -208,7 +208,7 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
         with pytest.raises(SystemExit):
             parser.parse_args(["transcribe", clip, "--frequency-warps", bad])
     with pytest.raises(SystemExit):
-        parser.parse_args(["transcribe", clip, "--chunk-length-s", "0.5"])
+        parser.parse_args(["transcribe", clip, "--num-beams", "0"])
 
 
 @pytest.mark.parametrize("slow_half_precision", [True, False])

@@ -166,8 +166,12 @@ def test_training_runs_evaluates_saves_and_resumes_after_a_kill(tmp_path, backbo
         torch.testing.assert_close(model.state_dict()[name], tensor, msg=name)
 
 
-def test_two_process_cpu_training(tmp_path, backbone_paths):
-    recipe = tiny_recipe(tmp_path, backbone_paths, max_steps=3, eval_strategy="no", save_strategy="no")
+def test_two_process_cpu_training_with_the_projector_ctc_loss(tmp_path, backbone_paths):
+    """DDP with the CTC loss, which the model computes in its forward (so the wrapper averages its gradients):
+    step 1 trains on the CTC loss alone (the decoder LoRA gets no gradient there), steps 2-3 on both losses."""
+    recipe = tiny_recipe(
+        tmp_path, backbone_paths, max_steps=3, eval_strategy="no", save_strategy="no", ctc_weight=0.5, ctc_only_steps=1
+    )
     # accelerate's `--cpu` launcher starts several processes only through MPI; its torchrun launcher (`--multi_gpu`)
     # with TrainingArguments(use_cpu=True) runs the same DDP code on CPU with the gloo backend (accelerate 1.15).
     launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
@@ -178,6 +182,9 @@ def test_two_process_cpu_training(tmp_path, backbone_paths):
     summary = json.loads((tmp_path / "run" / "model" / "training_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["global_step"] == 3
     assert summary["samples_seen"] == 3 * 4 * 2  # steps x per-device batch x processes
+    assert log.count("'ctc_loss'") >= 3, log[-3000:]  # logged at every step (logging_steps=1)
+    trained = ASRModel.from_pretrained(tmp_path / "run" / "model").trained_state_dict()
+    assert any(torch.count_nonzero(tensor) for name, tensor in trained.items() if "lora_B" in name)  # steps 2-3
 
 
 def test_nonspeech_clips_are_valid_input_with_an_empty_target(backbone_paths):
@@ -290,11 +297,12 @@ def test_encoder_cache_reuses_outputs_and_changes_nothing(backbone_paths):
 
 
 def test_projector_ctc_scores_aligned_embeddings_and_decodes_them():
-    from tiny_audio.training.ctc import ProjectorCTC
+    from tiny_audio.ctc_head import ProjectorCTCLoss, ctc_classes, ctc_greedy_decode
 
     table = torch.randn(50, 64, generator=torch.Generator().manual_seed(1))
     end_token = 49
-    ctc = ProjectorCTC(table, end_token_id=end_token, negatives=8)
+    classes = ctc_classes(table)
+    ctc = ProjectorCTCLoss(classes, end_token_id=end_token, negatives=8)
     blank = ctc.classes[0]
     # Clip 1 says tokens 3, 3, 7 (a blank must split the repeat); clip 2 is silence with an empty target.
     spoken = torch.stack([table[3], blank, table[3], table[7], table[7], blank])
@@ -302,11 +310,11 @@ def test_projector_ctc_scores_aligned_embeddings_and_decodes_them():
     aligned = torch.stack([spoken, silent])
     token_mask = torch.ones(2, 6, dtype=torch.bool)
     labels = torch.tensor([[-100, 3, 3, 7, end_token], [-100, -100, -100, -100, end_token]])
-    assert ctc.greedy_decode(aligned, token_mask) == [[3, 3, 7], []]
+    assert ctc_greedy_decode(aligned, token_mask, classes) == [[3, 3, 7], []]
     aligned_loss = ctc(aligned, token_mask, labels)
     random_loss = ctc(torch.randn(2, 6, 64), token_mask, labels)
     assert torch.isfinite(aligned_loss) and aligned_loss < 0.1 < random_loss
-    everything = ProjectorCTC(table, end_token_id=end_token, negatives=None)
+    everything = ProjectorCTCLoss(classes, end_token_id=end_token, negatives=None)
     assert everything(aligned, token_mask, labels) < 0.1
 
 

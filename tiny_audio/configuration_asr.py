@@ -10,9 +10,9 @@ from typing import Any
 
 from transformers import AutoConfig, PretrainedConfig
 
+from .audio_input import SAMPLING_RATE  # noqa: F401  (defined once, in audio_input; re-exported here)
 from .projectors import PROJECTORS
 
-SAMPLING_RATE = 16_000  # every supported encoder was pretrained on 16 kHz audio
 SUPPORTED_ENCODERS = ("hubert", "wav2vec2", "whisper")
 LORA_KEYS = {"r", "alpha", "dropout", "target_modules"}
 
@@ -20,7 +20,7 @@ DEFAULT_PROMPTS = {
     "transcribe": "Transcribe the audio.",
     "describe": "Describe the audio.",
 }
-DEFAULT_GENERATION = {"max_new_tokens": 128, "do_sample": False, "num_beams": 1, "repetition_penalty": 1.0}
+IGNORE_INDEX = -100  # label positions the loss skips (transformers' convention)
 
 
 class ASRConfig(PretrainedConfig):
@@ -38,7 +38,8 @@ class ASRConfig(PretrainedConfig):
         audio_token: the placeholder the processor expands to one token per audio embedding.
         audio_token_id: its id in the decoder's tokenizer; set by `ASRProcessor.from_config`.
         prompts: the user instruction for each task; a free prompt can be passed at call time instead.
-        generation: defaults for `generate()` (max_new_tokens, num_beams, ...).
+        generation: this model's decoding defaults for `generate()`: `tiny_audio.decoding.DecodingOptions` fields
+            (max_new_tokens, num_beams, ctc_decoding_weight, ...) and any other transformers `generate()` option.
     """
 
     model_type = "tiny_audio"
@@ -81,7 +82,10 @@ class ASRConfig(PretrainedConfig):
         self.audio_token = audio_token
         self.audio_token_id = audio_token_id
         self.prompts = dict(DEFAULT_PROMPTS if prompts is None else prompts)
-        self.generation = {**DEFAULT_GENERATION, **(generation or {})}
+        from .decoding import DecodingOptions  # here, not at the top: decoding imports modules that import this one
+
+        DecodingOptions.resolve(generation)  # a bad value fails now, naming what is accepted
+        self.generation = dict(generation or {})
         super().__init__(**kwargs)
 
     def resolved_encoder_config(self, **hub_kwargs) -> PretrainedConfig:

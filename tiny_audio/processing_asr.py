@@ -21,9 +21,8 @@ from transformers import AutoFeatureExtractor, AutoTokenizer, BatchFeature, Proc
 from transformers.tokenization_utils_base import AddedToken
 
 from .audio_input import SAMPLING_RATE, load_audio
-from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens
+from .configuration_asr import IGNORE_INDEX, ASRConfig, audio_layout, count_audio_tokens
 
-IGNORE_INDEX = -100  # positions the loss skips
 WHISPER_MAX_SECONDS = 30  # Whisper's position table covers 1500 frames = 30 s
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .frequency_warp import WARP_FACTOR_RANGE, is_warp_factor
+from .decoding import check_option
 
 # Where the embedded default model lives inside the installed package (trained by configs/default.yaml).
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
@@ -49,29 +49,23 @@ def register(subparsers) -> None:
     parser.add_argument("--prompt", help="a free instruction instead of --task")
     parser.add_argument("--max-new-tokens", type=int)
     parser.add_argument(
-        "--num-beams", type=beam_width, help="beam width (default: the model's; 1 = greedy, about twice as fast as 4)"
+        "--num-beams", type=option_type("num_beams", int), help="beam width (default: the model's; 1 = greedy)"
     )
     parser.add_argument(
         "--ctc-decoding-weight",
-        type=search_weight,
-        help="weight of the projector's CTC prefix score at every decoding step (default: the model's; 0 = off; "
-        "below 1; only for models trained with training.ctc_weight > 0)",
-    )
-    parser.add_argument(
-        "--ctc-rescore-weight",
-        type=unit_fraction,
-        help="weight of the projector's CTC score when choosing among the final beams (default: the model's; "
+        type=option_type("ctc_decoding_weight", float),
+        help="weight of the projector's CTC prefix score at every decoding step, 0 to below 1 (default: the model's; "
         "0 = off; only for models trained with training.ctc_weight > 0)",
     )
     parser.add_argument(
         "--frequency-warps",
-        type=warp_factors,
+        type=option_type("frequency_warps", lambda text: [float(part) for part in text.split(",")]),
         help="comma-separated warp factors such as 0.9,1,1.1: each clip is decoded at the warp of its log-mel "
         "frequency axis that the CTC head reads most confidently (default: the model's; 1 = off; Whisper encoders)",
     )
     parser.add_argument(
         "--chunk-length-s",
-        type=piece_seconds,
+        type=float,
         help="longer audio is cut at pauses into pieces of at most this many seconds (default: 20; Whisper "
         "encoders take up to 30)",
     )
@@ -79,51 +73,17 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def beam_width(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a beam width; give a whole number of 1 or more")
-    return int(text)
+def option_type(name: str, parse):
+    """An argparse type for decoding option `name`: `parse` reads the text, `DecodingOptions` judges the value."""
 
+    def convert(text: str):
+        try:
+            return check_option(name, parse(text))
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
-def warp_factors(text: str) -> list[float]:
-    try:
-        factors = [float(part) for part in text.split(",")]
-    except ValueError:
-        factors = []
-    if not factors or not all(map(is_warp_factor, factors)):
-        low, high = WARP_FACTOR_RANGE
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a list of warp factors; give numbers from {low:g} to {high:g}, such as 0.9,1,1.1 "
-            "(1 = off)"
-        )
-    return factors
-
-
-def piece_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value >= 1:  # the upper bound depends on the encoder: the pipeline checks it
-        raise argparse.ArgumentTypeError(f"{text!r} is not a piece length; give seconds, 1 or more, such as 20")
-    return value
-
-
-def search_weight(text: str) -> float:
-    value = unit_fraction(text)
-    if value == 1.0:  # the decoder's own scores would drop out entirely
-        raise argparse.ArgumentTypeError(f"{text!r} is not a weight below 1; give a number from 0 to 0.99, such as 0.2")
-    return value
-
-
-def unit_fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a weight; give a number from 0 to 1, such as 0.2")
-    return value
+    convert.__name__ = name  # argparse names the type in its messages
+    return convert
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,12 +99,17 @@ def run(args: argparse.Namespace) -> int:
     decoding = {
         "num_beams": args.num_beams,
         "ctc_decoding_weight": args.ctc_decoding_weight,
-        "ctc_rescore_weight": args.ctc_rescore_weight,
         "frequency_warps": args.frequency_warps,
     }
     if generate_kwargs := {key: value for key, value in decoding.items() if value is not None}:
         options["generate_kwargs"] = generate_kwargs
-    texts = transcribe_files(args.files, model=args.model, batch_size=args.batch_size, device=args.device, **options)
+    try:
+        texts = transcribe_files(
+            args.files, model=args.model, batch_size=args.batch_size, device=args.device, **options
+        )
+    except ValueError as error:  # an option out of range for this model (e.g. --chunk-length-s), a bad file
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for path, text in zip(args.files, texts, strict=True):
         print(text if len(args.files) == 1 else f"{path}\t{text}")
     return 0

@@ -3,6 +3,7 @@
 | module | job |
 | --- | --- |
 | `scoring` | Whisper-normalised WER: `normalize`, `score` (corpus WER with S/D/I), `sample_wer`, `count_words` |
+| `wer_metric` | the same WER as an `evaluate` metric, offline: `evaluate.load(WER_METRIC)`, `load_wer_metric()` |
 | `datasets` | the registry of standard test sets and `resolve_dataset` (name or path -> what to read; no I/O) |
 | `loaders` | `iter_samples`: a resolved dataset as a stream of decoded 16 kHz samples |
 | `systems` | tiny-audio / Whisper / transformers / pocketsphinx behind `System.transcribe` |
@@ -12,7 +13,8 @@
 | `cli` | the `tiny-audio eval` command (also `scripts/eval.py`) |
 
 Import-light on purpose: `from tiny_audio.evaluation import score` loads only the scoring module (training code calls
-it every validation step); the other names are imported on first use.
+it every validation step); the other names are imported on first use. `WER_METRIC` (the metric folder's path) and
+`load_wer_metric` cost nothing to import: `evaluate` is imported when the metric is loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from tiny_audio.evaluation.scoring import WerResult, count_words, normalize, sample_wer, score
+from tiny_audio.evaluation.wer_metric import WER_METRIC, load_wer_metric
 
 _LAZY = {
     "resolve_dataset": "datasets",
@@ -35,11 +38,13 @@ _LAZY = {
 __all__ = [
     "DATASETS",
     "EvalResult",
+    "WER_METRIC",
     "WerResult",
     "count_words",
     "iter_samples",
     "leaderboard_rows",
     "load_system",
+    "load_wer_metric",
     "normalize",
     "resolve_dataset",
     "run_evaluation",

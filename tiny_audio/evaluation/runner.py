@@ -8,6 +8,11 @@ still printed, and if the run is a single batch it is used anyway (`warmup_exclu
 Failures: if the system raises on a batch, its clips are retried one at a time and a clip that still fails is scored
 as an empty output (all deletions) with the error kept in its row, so one unreadable clip does not lose a two-hour
 run. If each of the first five clips fails, the run stops: that is a broken set-up, not a few hard clips.
+
+Scoring: the corpus WER of the run goes through tiny-audio's `evaluate` metric (`load_wer_metric`, loaded by path,
+offline), the same figure a user gets from `evaluate.load(WER_METRIC)`; it is loaded before the first clip, so a
+missing `evaluate` stops the run at once, not after the last clip. Its figures are `scoring.score`'s, as are each
+row's (per sample) and the running checkpoints' (sums of the rows' counts, which add up to the corpus counts).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from itertools import islice
 from tiny_audio.evaluation.datasets import DatasetSource
 from tiny_audio.evaluation.loaders import EvalSample
 from tiny_audio.evaluation.results import EvalResult, SampleRow
-from tiny_audio.evaluation.scoring import score
+from tiny_audio.evaluation.scoring import WerResult, score
 from tiny_audio.evaluation.systems import System
+from tiny_audio.evaluation.wer_metric import load_wer_metric
 
 __all__ = ["format_checkpoint", "format_sample", "run_evaluation"]
 
@@ -102,6 +108,7 @@ def run_evaluation(
 
     if batch_size < 1:
         raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    wer_metric = load_wer_metric()  # before any clip: ImportError naming pip install 'tiny-audio[eval]'
     # disable=None: no bar when stderr is not a terminal (CI logs), where its carriage returns only add noise.
     bar = tqdm(
         total=total, unit="sample", desc=system.label, disable=None if progress else True, file=sys.stderr, leave=False
@@ -169,7 +176,7 @@ def run_evaluation(
 
     if not rows:
         raise ValueError(f"{source.describe()} gave no samples to evaluate")
-    corpus = score(references, hypotheses)
+    corpus = WerResult(**wer_metric.compute(predictions=hypotheses, references=references))
     if last_checkpoint != len(rows):
         for line in format_checkpoint(len(rows), corpus.wer, time_so_far / len(rows)):
             emit(line)

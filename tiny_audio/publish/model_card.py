@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ..decoding import DecodingOptions
 from .redaction import drop_secrets
 
 PIPELINE_TAG = "automatic-speech-recognition"
@@ -212,7 +213,8 @@ def _architecture(config: dict) -> str:
 
 
 def _decoding_note(generation: dict) -> str:
-    beams = generation.get("num_beams", 1)
+    options, _ = DecodingOptions.resolve(generation)
+    beams = options.num_beams
     if beams > 1:
         note = (
             f"beam search with {beams} beams (config `generation`; the results below use it); "
@@ -220,19 +222,14 @@ def _decoding_note(generation: dict) -> str:
         )
     else:
         note = 'greedy (config `generation`); `generate_kwargs={"num_beams": 4}` searches 4 beams, slower'
-    if ngram := generation.get("no_repeat_ngram_size"):
+    if ngram := options.no_repeat_ngram_size:
         note += f"; no {ngram} tokens in a row are written twice (`no_repeat_ngram_size`), which ends repetition loops"
-    if weight := generation.get("ctc_decoding_weight"):
+    if weight := options.ctc_decoding_weight:
         note += (
             f"; each step weighs the next tokens by {1 - weight:g} x the decoder's log-probability + {weight:g} x the "
             "projector's CTC prefix score (`ctc_decoding_weight`; 0 decodes with the decoder alone)"
         )
-    if beams > 1 and (weight := generation.get("ctc_rescore_weight")):
-        note += (
-            f"; the transcript is the final beam with the best {1 - weight:g} x beam score + {weight:g} x the "
-            "projector's CTC log-likelihood per token (`ctc_rescore_weight`; 0 keeps the beam search's own choice)"
-        )
-    if warps := generation.get("frequency_warps"):
+    if warps := options.warps:
         note += (
             f"; each clip is encoded with its log-mel frequency axis warped by {', '.join(f'{w:g}' for w in warps)} "
             "and decoded from the warp the projector's CTC head reads most confidently (`frequency_warps`; "

@@ -18,15 +18,16 @@ from typing import Any
 import datasets
 import numpy as np
 import torch
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..backbone_loading import cpu_lacks_fast_half_precision
 from ..configuration_asr import ASRConfig
-from ..modeling_asr import ASRModel, cpu_lacks_fast_half_precision
+from ..ctc_head import ctc_greedy_decode
+from ..modeling_asr import ASRModel
 from ..processing_asr import ASRProcessor
 from .augment import Augmentation
 from .collator import ASRCollator, batch_audio, decode_example
-from .ctc import ProjectorCTC
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
 from .sources import build_training_mix, load_source
@@ -54,37 +55,22 @@ class ASRTrainer(Trainer):
     """
 
     def __init__(self, *args, eval_collator: ASRCollator, ctc_weight: float = 0.0, ctc_only_steps: int = 0, **kwargs):
+        if ctc_only_steps and not ctc_weight:
+            raise ValueError("training.ctc_only_steps needs training.ctc_weight > 0 (the loss those steps train).")
         super().__init__(*args, **kwargs)
         self.eval_collator = eval_collator
-        self.ctc_weight, self.ctc_only_steps = float(ctc_weight), int(ctc_only_steps)
-        if self.ctc_only_steps and not self.ctc_weight:
-            raise ValueError("training.ctc_only_steps needs training.ctc_weight > 0 (the loss those steps train).")
-        if self.ctc_weight and self.args.world_size > 1:
-            # The CTC loss runs the projector outside the DDP wrapper's forward, so gradients would not be averaged.
-            raise ValueError("training.ctc_weight works with one process for now; launch a single process.")
-        self.ctc = None
-        if self.ctc_weight:
-            model = self.accelerator.unwrap_model(self.model)
-            self.ctc = ProjectorCTC(model.get_input_embeddings().weight, eval_collator.processor.tokenizer.eos_token_id)
+        # The model computes the CTC loss inside its forward (`ASRModel.use_ctc_loss`), so every process's DDP or
+        # FSDP wrapper sees it and averages its gradients like the decoder loss's.
+        self.model.use_ctc_loss(float(ctc_weight), eval_collator.processor.tokenizer.eos_token_id)
+        if ctc_only_steps:
+            self.add_callback(CTCOnlySteps(int(ctc_only_steps)))
         self._ctc_losses: list[float] = []
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """The decoder's loss, plus `ctc_weight` x the projector's CTC loss (tiny_audio.training.ctc); during the
-        first `ctc_only_steps` optimizer steps the CTC loss alone, without running the decoder."""
-        if self.ctc is None:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        unwrapped = self.accelerator.unwrap_model(model)
-        audio_features = unwrapped.get_audio_features(batch_audio(inputs), inputs["audio_attention_mask"])
-        ctc_loss = self.ctc(*audio_features, inputs["labels"])
-        self._ctc_losses.append(float(ctc_loss.detach()))
-        if self.state.global_step < self.ctc_only_steps:
-            return (ctc_loss, None) if return_outputs else ctc_loss
-        inputs_embeds = unwrapped.embed_inputs(inputs["input_ids"], audio_features=audio_features)
-        decoder_inputs = {k: inputs[k] for k in ("input_ids", "attention_mask", "labels")}
-        lm_loss, outputs = super().compute_loss(
-            model, {**decoder_inputs, "inputs_embeds": inputs_embeds}, True, num_items_in_batch
-        )
-        loss = lm_loss + self.ctc_weight * ctc_loss
+        """The model's loss (decoder + CTC when opted in); the CTC part is kept aside for the logs."""
+        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        if outputs.get("ctc_loss") is not None:
+            self._ctc_losses.append(float(outputs["ctc_loss"]))
         return (loss, outputs) if return_outputs else loss
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
@@ -94,9 +80,10 @@ class ASRTrainer(Trainer):
         super().log(logs, *args, **kwargs)
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
-        from ..evaluation.scoring import score
+        from ..evaluation import load_wer_metric
 
         model, processor = self.model, self.eval_collator.processor
+        wer_metric = load_wer_metric()  # tiny-audio's WER (Whisper normaliser, corpus WER) through `evaluate`
         was_training = model.training
         model.eval()
         start, losses, hypotheses, ctc_hypotheses = time.perf_counter(), [], [], []
@@ -109,17 +96,19 @@ class ASRTrainer(Trainer):
                 losses.append(float(model(**batch).loss))
                 prompt = processor(audio=clips, instruction=self.eval_collator.instruction).to(model.device)
                 hypotheses += processor.batch_decode(model.generate(**prompt))
-                if self.ctc is not None:  # what the projector alone spells (its best CTC path)
+                if model.ctc_loss is not None:  # what the projector alone spells (its best CTC path)
                     features = model.get_audio_features(batch_audio(prompt), prompt["audio_attention_mask"])
-                    ctc_hypotheses += processor.batch_decode(self.ctc.greedy_decode(*features))
+                    ctc_hypotheses += processor.batch_decode(ctc_greedy_decode(*features, model.ctc_head_classes()))
         references = [text for _, text in self.eval_dataset]
         metrics = {
             f"{metric_key_prefix}_loss": float(np.mean(losses)),
-            f"{metric_key_prefix}_wer": score(references, hypotheses).wer,
+            f"{metric_key_prefix}_wer": wer_metric.compute(predictions=hypotheses, references=references)["wer"],
             f"{metric_key_prefix}_runtime": time.perf_counter() - start,
         }
         if ctc_hypotheses:
-            metrics[f"{metric_key_prefix}_ctc_wer"] = score(references, ctc_hypotheses).wer
+            metrics[f"{metric_key_prefix}_ctc_wer"] = wer_metric.compute(
+                predictions=ctc_hypotheses, references=references
+            )["wer"]
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         plot_curves(self.state.log_history, Path(self.args.output_dir) / "curves.png")
@@ -127,6 +116,16 @@ class ASRTrainer(Trainer):
             logger.info("eval sample | ref: %s | hyp: %s", reference, hypothesis)
         model.train(was_training)
         return metrics
+
+
+class CTCOnlySteps(TrainerCallback):
+    """The first `steps` optimizer steps train on the CTC loss alone, without running the decoder."""
+
+    def __init__(self, steps: int):
+        self.steps = steps
+
+    def on_step_begin(self, args, state, control, model=None, **kwargs):
+        model.ctc_loss_only = state.global_step < self.steps
 
 
 def check_length_column(train_dataset, args: TrainingArguments) -> None:

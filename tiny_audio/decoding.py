@@ -1,0 +1,212 @@
+"""Decoding: the options of `ASRModel.generate`, validated in one place, and the search that uses them.
+
+`DecodingOptions` is the one definition of tiny-audio's decoding options: the model's config (`generation`), the
+pipeline's `generate_kwargs`, `tiny-audio transcribe`'s flags and the model card all go through it. The search is
+transformers' `generate` on the decoder, with the audio embeddings in the prompt, plus three things of our own:
+- CTC prefix scoring (`ctc_decoding_weight`): the projector's CTC head weighs each step's candidate tokens
+  (`ctc_head.CTCPrefixScorer`), which keeps the decoder's language model from preferring fluent text the audio lacks;
+- test-time frequency warps (`frequency_warps`): each clip is encoded at several vocal-tract warps of its log-mel
+  features and decoded from the one whose audio the CTC head reads most confidently;
+- beam search computes each prompt's KV cache once per clip and copies it to the beams (transformers runs the prompt,
+  mostly audio, once per beam, and that prefill was most of the decoding time on a CPU).
+
+Hub remote code: imports only torch, transformers and sibling modules.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+import torch
+from transformers import WhisperFeatureExtractor
+
+from .ctc_head import CTCPrefixScorer, ctc_logits
+from .frequency_warp import WARP_FACTOR_RANGE, is_warp_factor, mel_band_centers, warp_frequency
+
+# Next tokens per hypothesis that CTC prefix scoring weighs each step (the decoder's best); the rest are dropped.
+CTC_PREFIX_CANDIDATES = 10
+# Options that existed once and lost their comparison, with what to use instead.
+REMOVED_OPTIONS = {
+    "ctc_rescore_weight": "CTC rescoring of the final beams lost to CTC in the search (74 errors against 72 on the "
+    "tuning set, both together 81) and was removed; use ctc_decoding_weight",
+}
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How a transcript is searched for. Any other `generate()` option goes to transformers unchanged."""
+
+    max_new_tokens: int = 128  # longest transcript, in decoder tokens
+    num_beams: int = 1  # 1: greedy search
+    do_sample: bool = False
+    repetition_penalty: float = 1.0  # 1.0: off
+    no_repeat_ngram_size: int = 0  # n > 0: no n tokens in a row are written twice (ends "but, but, but, ..." loops)
+    ctc_decoding_weight: float = 0.0  # w: each step ranks tokens by (1 - w) x decoder + w x CTC prefix score gain
+    frequency_warps: tuple[float, ...] = ()  # e.g. (0.9, 1.0, 1.1); () or (1.0,): off. Whisper encoders only
+
+    def __post_init__(self):
+        for field in fields(self):
+            object.__setattr__(self, field.name, check_option(field.name, getattr(self, field.name)))
+
+    @classmethod
+    def resolve(cls, *layers: dict[str, Any] | None) -> tuple[DecodingOptions, dict[str, Any]]:
+        """Merge option dicts (later ones win: the config's `generation`, then a call's kwargs) into our options and
+        the rest, which are transformers' own `generate()` options."""
+        merged = {key: value for layer in layers if layer for key, value in layer.items()}
+        merged.pop("labels", None)  # a training batch passed whole to generate()
+        for key in REMOVED_OPTIONS.keys() & merged.keys():
+            raise ValueError(f"{key}: {REMOVED_OPTIONS[key]}.")
+        ours = {field.name for field in fields(cls)}
+        return cls(**{k: v for k, v in merged.items() if k in ours}), {k: v for k, v in merged.items() if k not in ours}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "frequency_warps": list(self.frequency_warps)}
+
+    @property
+    def warps(self) -> tuple[float, ...]:
+        """The warp factors to try; empty when warping is off."""
+        return () if self.frequency_warps in ((), (1.0,)) else self.frequency_warps
+
+
+def check_option(name: str, value: Any) -> Any:
+    """`value` for decoding option `name`, normalised, or a ValueError that says what is accepted."""
+    if name in ("max_new_tokens", "num_beams", "no_repeat_ngram_size"):
+        lowest = 0 if name == "no_repeat_ngram_size" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise ValueError(f"{name}={value!r} is not accepted; give a whole number of {lowest} or more.")
+        return value
+    if name == "do_sample":
+        if not isinstance(value, bool):
+            raise ValueError(f"do_sample={value!r} is not accepted; give True or False.")
+        return value
+    if name == "repetition_penalty":
+        if not _is_number(value) or not value > 0:
+            raise ValueError(f"repetition_penalty={value!r} is not accepted; give a number above 0 (1.0: off).")
+        return float(value)
+    if name == "ctc_decoding_weight":
+        if not _is_number(value) or not 0.0 <= value < 1.0:
+            raise ValueError(
+                f"ctc_decoding_weight={value!r} is not accepted; give a number from 0 (the decoder alone) to below 1."
+            )
+        return float(value)
+    if name == "frequency_warps":
+        factors = [value] if _is_number(value) else list(value or [])
+        if not all(_is_number(factor) and is_warp_factor(factor) for factor in factors):
+            low, high = WARP_FACTOR_RANGE
+            raise ValueError(
+                f"frequency_warps={value!r} is not accepted; give factors from {low:g} to {high:g}, such as "
+                "[0.9, 1.0, 1.1] ([1.0]: off)."
+            )
+        return tuple(float(factor) for factor in factors)
+    raise ValueError(
+        f"Unknown decoding option {name!r}; tiny-audio's are {[field.name for field in fields(DecodingOptions)]}."
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def generate(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    audio: torch.Tensor | None,
+    audio_attention_mask: torch.Tensor | None,
+    call_options: dict[str, Any],
+) -> torch.Tensor:
+    """`ASRModel.generate`: the new tokens (B, L') of each prompt, decoded with the model's options overridden by
+    `call_options`. Audio enters once, in the prompt's embeddings; later steps reuse the decoder's KV cache."""
+    options, passthrough = DecodingOptions.resolve(model.config.generation, call_options)
+    audio_features = None
+    if audio is not None:
+        if audio_attention_mask is None:  # all of it real
+            audio_attention_mask = torch.ones(audio.shape[0], audio.shape[-1], dtype=torch.long, device=audio.device)
+        if options.warps:
+            audio_features = _surest_warp(model, audio, audio_attention_mask, options.warps)
+        else:
+            audio_features = model.get_audio_features(audio, audio_attention_mask)
+    inputs_embeds = model.embed_inputs(input_ids, audio_features=audio_features)
+
+    decoder_config = model.decoder.generation_config
+    kwargs = {**options.to_dict(), **passthrough}
+    del kwargs["ctc_decoding_weight"], kwargs["frequency_warps"]
+    if kwargs.get("pad_token_id") is None and decoder_config.pad_token_id is None:
+        kwargs["pad_token_id"] = decoder_config.eos_token_id
+    if options.ctc_decoding_weight > 0 and audio_features is not None:
+        ends = kwargs.get("eos_token_id", decoder_config.eos_token_id)
+        scorer = CTCPrefixScorer(
+            *audio_features,
+            model.ctc_head_classes(),
+            options.ctc_decoding_weight,
+            end_token_ids=[] if ends is None else [ends] if isinstance(ends, int) else list(ends),
+            pad_token_id=kwargs.get("pad_token_id", decoder_config.pad_token_id),
+            hypotheses_per_clip=options.num_beams,
+            candidates=max(CTC_PREFIX_CANDIDATES, 2 * options.num_beams),  # beam search keeps 2 x beams a step
+        )
+        kwargs["logits_processor"] = [*kwargs.get("logits_processor", []), scorer]
+    # transformers 5.24 renamed the decoder's `past_key_values` argument to `cache` (the old name still warns).
+    cache_argument = (
+        "cache" if "cache" in inspect.signature(type(model.decoder).forward).parameters else "past_key_values"
+    )
+    if options.num_beams > 1 and cache_argument not in kwargs and inputs_embeds.shape[1] > 1:
+        kwargs[cache_argument] = _shared_prompt_cache(model.decoder, inputs_embeds, attention_mask, options.num_beams)
+    with warnings.catch_warnings():
+        # The n-gram guard sees only the transcript, never the prompt, which is what we want; transformers warns
+        # about exactly that on every call.
+        warnings.filterwarnings("ignore", message="Passing `no_repeat_ngram_size` with `inputs_embeds`")
+        return model.decoder.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **kwargs)
+
+
+def _shared_prompt_cache(decoder, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None, copies: int):
+    """The decoder's KV cache of each prompt but its last position, computed once per clip and copied for each beam
+    (clip-major, as generate() orders the beams); generate() then runs only the last prompt position."""
+    prefix_mask = attention_mask[:, :-1] if attention_mask is not None else None
+    position_ids = None if prefix_mask is None else (prefix_mask.long().cumsum(-1) - 1).clamp(min=0)
+    output = decoder(
+        inputs_embeds=inputs_embeds[:, :-1],
+        attention_mask=prefix_mask,
+        position_ids=position_ids,
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    cache = output["cache"] if "cache" in output else output["past_key_values"]
+    cache.batch_repeat_interleave(copies)
+    return cache
+
+
+def _surest_warp(
+    model, input_features: torch.Tensor, audio_attention_mask: torch.Tensor, factors: tuple[float, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Audio embeddings of each clip at the warp factor whose CTC best path is likeliest per audio token.
+
+    Warping moves the log-mel energy at f Hz to factor x f Hz, as a shorter (> 1) or longer (< 1) vocal tract would:
+    a test-time vocal tract normalisation for voices unlike the training ones, at one encoder pass per factor."""
+    if model.encoder.config.model_type != "whisper":
+        raise ValueError("frequency_warps needs a Whisper encoder (log-mel input_features); drop it for this model.")
+    centers = _mel_band_centers(model.encoder.config.num_mel_bins)
+    classes = model.ctc_head_classes()
+    best_embeds, best_confidence, token_mask = None, None, None
+    for factor in factors:
+        features = input_features if factor == 1.0 else warp_frequency(input_features, centers, factor)
+        audio_embeds, token_mask = model.get_audio_features(features, audio_attention_mask)
+        best_path = ctc_logits(audio_embeds, classes).log_softmax(-1).amax(-1)  # (B, N)
+        confidence = (best_path * token_mask).sum(-1) / token_mask.sum(-1).clamp(min=1)  # (B,)
+        if best_embeds is None:
+            best_embeds, best_confidence = audio_embeds, confidence
+            continue
+        surer = confidence > best_confidence
+        best_embeds = torch.where(surer[:, None, None], audio_embeds, best_embeds)
+        best_confidence = torch.maximum(confidence, best_confidence)
+    return best_embeds, token_mask
+
+
+@lru_cache(maxsize=4)
+def _mel_band_centers(num_mel_bins: int):
+    """The log-mel bands' centres in Hz, from the Whisper feature extractor's own filter bank."""
+    extractor = WhisperFeatureExtractor(feature_size=num_mel_bins)
+    return mel_band_centers(extractor.mel_filters, extractor.sampling_rate)
