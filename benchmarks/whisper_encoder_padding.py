@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
 
-from tiny_audio.modeling_asr import _whisper_encode
+from tiny_audio.whisper_encoder import whisper_encode
 
 ARCHITECTURES = {  # (d_model, layers, heads) of published Whisper encoders
     "whisper-tiny.en": (384, 4, 6),
@@ -66,9 +66,9 @@ def main() -> None:
         encoder, weights = encoder_for(name)
         with torch.inference_mode():
             stock = best_time(lambda encoder=encoder: encoder(padded), args.repeats)
-            ours = best_time(lambda encoder=encoder: _whisper_encode(encoder, trimmed, mel_mask, frames), args.repeats)
+            ours = best_time(lambda encoder=encoder: whisper_encode(encoder, trimmed, mel_mask, frames), args.repeats)
             reference = encoder(padded).last_hidden_state[0, : int(frames)]
-            short = _whisper_encode(encoder, trimmed, mel_mask, frames)[0]
+            short = whisper_encode(encoder, trimmed, mel_mask, frames)[0]
             cosine = torch.nn.functional.cosine_similarity(reference, short, dim=-1).mean()
         print(f"| {name} | {weights} | {stock * 1e3:.1f} | {ours * 1e3:.1f} | {stock / ours:.1f}x | {cosine:.3f} |")
 

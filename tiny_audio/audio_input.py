@@ -1,13 +1,16 @@
 """Turn whatever a user passes as audio into a 16 kHz mono float32 numpy array, or say clearly why not.
 
-Hub remote code: imports only the standard library, numpy, torch and transformers, so WAV is decoded with the
-standard library's `wave`, other formats through ffmpeg (as transformers' own ASR pipeline does), and resampling is
-a windowed-sinc filter written here.
+The one audio decoder of tiny-audio: the pipeline, the processor, the training collator, the evaluation loaders and
+the data card all read audio through `load_audio`. Hub remote code: imports only the standard library, numpy, torch
+and transformers at module level. PCM WAV is read by the standard library's `wave`; other formats by `soundfile`
+(libsndfile: FLAC, Ogg, MP3, float WAV, ...) when it is installed, else by ffmpeg (as transformers' own ASR pipeline
+does; logged). Resampling is a windowed-sinc filter written here.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import wave
@@ -17,24 +20,32 @@ from typing import Any
 import numpy as np
 import torch
 
-SAMPLING_RATE = 16_000
+logger = logging.getLogger(__name__)
+
+SAMPLING_RATE = 16_000  # every supported encoder was pretrained on 16 kHz audio; the one definition in tiny-audio
 MIN_SECONDS = 0.1  # below this the encoders' convolutions produce no frame worth a token
 ACCEPTED = (
     "a file path, audio file bytes, a 1-D or 2-D (channels) numpy array or torch tensor (float or int16, assumed "
     "16 kHz), or a dict with 'raw' or 'array' and 'sampling_rate' (or 'bytes'/'path' as in `datasets`)"
 )
+_LOGGED: set[str] = set()  # fallbacks already reported at INFO level; later ones go to DEBUG
 
 
-def load_audio(inputs: Any, array_sampling_rate: int = SAMPLING_RATE) -> np.ndarray:
-    """Decode, downmix, convert to float and resample `inputs` to 16 kHz; raise ValueError on bad input.
+def load_audio(inputs: Any, array_sampling_rate: int = SAMPLING_RATE, *, check: bool = True) -> np.ndarray:
+    """Decode, downmix, convert to float32 and resample `inputs` to 16 kHz; raise ValueError on bad input.
 
-    Bare arrays and tensors carry no rate: they are taken to be at `array_sampling_rate`.
+    Accepts a path, encoded bytes, a numpy array or torch tensor, or a dict: {'raw' or 'array', 'sampling_rate'} or
+    {'bytes', 'path'} as `datasets` gives them. Bare arrays and tensors carry no rate: they are taken to be at
+    `array_sampling_rate`. Returns a C-contiguous 1-D float32 array at `SAMPLING_RATE`. With `check` (the default)
+    the result must also be usable as model input (`check_waveform`: non-empty, finite, at least `MIN_SECONDS`, not
+    digital silence); `check=False` only decodes, for callers that judge clips themselves (training, evaluation).
     """
     waveform, source_rate, what = _decode(inputs, array_sampling_rate)
     waveform = to_mono_float(waveform, what)
     if source_rate != SAMPLING_RATE:
         waveform = resample(waveform, source_rate, SAMPLING_RATE)
-    check_waveform(waveform, SAMPLING_RATE, what)
+    if check:
+        check_waveform(waveform, SAMPLING_RATE, what)
     return waveform
 
 
@@ -80,25 +91,65 @@ def _decode_dict(inputs: dict) -> tuple[np.ndarray, int, str]:
 
 
 def decode_bytes(data: bytes, what: str) -> tuple[np.ndarray, int]:
-    """WAV (PCM) with the standard library; anything else through ffmpeg at 16 kHz."""
+    """(samples, rate) of an encoded file: PCM WAV with the standard library, anything else with soundfile at its
+    own rate, or, when soundfile is missing or cannot read it, with ffmpeg at 16 kHz."""
     if not data:
         raise ValueError(f"{what} is empty (0 bytes).")
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         try:
             return _read_pcm_wav(data)
         except (wave.Error, EOFError, ValueError):
-            pass  # e.g. float or extensible WAV: ffmpeg reads those
+            pass  # e.g. float or extensible WAV: soundfile or ffmpeg reads those
+    soundfile = _soundfile()
+    if soundfile is None:
+        why = "soundfile is not installed"
+    else:
+        try:
+            waveform, rate = soundfile.read(io.BytesIO(data), dtype="float32")
+            return waveform, int(rate)
+        except (RuntimeError, TypeError, ValueError) as error:  # LibsndfileError is a RuntimeError
+            why = f"soundfile cannot read it ({error})"
+    waveform = _read_with_ffmpeg(data, what, why)
+    _log_once(
+        "no soundfile" if soundfile is None else "soundfile failed",
+        "%s was decoded by ffmpeg (resampled by ffmpeg to 16 kHz): %s.",
+        what,
+        why,
+    )
+    return waveform, SAMPLING_RATE
+
+
+@lru_cache(maxsize=1)
+def _soundfile():
+    """The soundfile module, or None when it (or its libsndfile) is not installed: it is optional on the Hub."""
+    try:
+        import soundfile
+    except (ImportError, OSError):  # OSError: the module is there but libsndfile failed to load
+        return None
+    return soundfile
+
+
+def _read_with_ffmpeg(data: bytes, what: str, why: str) -> np.ndarray:
     from transformers.pipelines.audio_utils import ffmpeg_read
 
     try:
-        return ffmpeg_read(data, SAMPLING_RATE), SAMPLING_RATE
+        return ffmpeg_read(data, SAMPLING_RATE)
     except ValueError as error:
         if "ffmpeg was not found" in str(error):
             raise ValueError(
-                f"Cannot decode {what}: it is not a PCM WAV file and ffmpeg is not installed. Install ffmpeg, or "
-                f"convert to WAV, or pass a numpy array. Accepted input: {ACCEPTED}."
+                f"Cannot decode {what}: it is not a PCM WAV file, {why}, and ffmpeg is not installed. Install "
+                f"soundfile (pip install soundfile) or ffmpeg, or convert to WAV, or pass a numpy array. Accepted "
+                f"input: {ACCEPTED}."
             ) from error
-        raise ValueError(f"Cannot decode {what} as audio (ffmpeg: {error}). Accepted input: {ACCEPTED}.") from error
+        raise ValueError(
+            f"Cannot decode {what} as audio ({why}; ffmpeg: {error}). Accepted input: {ACCEPTED}."
+        ) from error
+
+
+def _log_once(key: str, message: str, *args: Any) -> None:
+    """INFO the first time a kind of fallback happens in this process, DEBUG after that (no silent fallbacks)."""
+    logger.log(logging.DEBUG if key in _LOGGED else logging.INFO, message, *args)
+    _LOGGED.add(key)
 
 
 def _read_pcm_wav(data: bytes) -> tuple[np.ndarray, int]:

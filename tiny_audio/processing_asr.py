@@ -70,15 +70,17 @@ class ASRProcessor(ProcessorMixin):
         text: list[str] | str | None = None,
         sampling_rate: int = SAMPLING_RATE,
         return_tensors: str = "pt",
+        check_audio: bool = True,
         **kwargs,
     ) -> BatchFeature:
         """Prepare a batch. `audio`: one clip or a list of clips (arrays at `sampling_rate`, or anything
-        `load_audio` accepts); `text`: target transcripts for training (adds `labels`)."""
+        `load_audio` accepts); `text`: target transcripts for training (adds `labels`). `check_audio=False` skips
+        `load_audio`'s checks for clips the caller has decoded and checked already (the pipeline, the collator)."""
         clips = [audio] if _is_single_clip(audio) else list(audio)
         targets = None if text is None else ([text] if isinstance(text, str) else list(text))
         if targets is not None and len(targets) != len(clips):
             raise ValueError(f"Got {len(clips)} audio clips but {len(targets)} texts; pass one text per clip.")
-        features = [self._clip_features(clip, sampling_rate) for clip in clips]
+        features = [self._clip_features(clip, sampling_rate, check_audio) for clip in clips]
         batch = _pad_features(features, self.feature_extractor.model_input_names[0])
         lengths = batch["audio_attention_mask"].sum(-1).tolist()
         sequences = [self._prompt_ids(instruction, count_audio_tokens(n, self.audio_layout)) for n in lengths]
@@ -92,8 +94,8 @@ class ASRProcessor(ProcessorMixin):
         batch.update(self._pad_text(sequences, label_sequences))
         return BatchFeature(batch, tensor_type=return_tensors)
 
-    def _clip_features(self, clip: Any, sampling_rate: int) -> np.ndarray:
-        waveform = load_audio(clip, array_sampling_rate=sampling_rate)
+    def _clip_features(self, clip: Any, sampling_rate: int, check: bool) -> np.ndarray:
+        waveform = load_audio(clip, array_sampling_rate=sampling_rate, check=check)
         if self.is_whisper and waveform.shape[0] > WHISPER_MAX_SECONDS * SAMPLING_RATE:
             raise ValueError(
                 f"Clip is {waveform.shape[0] / SAMPLING_RATE:.1f} s; a Whisper encoder takes at most "

@@ -120,7 +120,7 @@ cover the programs, not the speech they output. Check the voice licences above f
 from tiny_audio.data import load_corpus, decode_audio
 ds = load_corpus("{output}", split="train", streaming=True)
 example = next(iter(ds))
-waveform = decode_audio(example["audio"])  # float32, 16 kHz, soundfile + soxr, no torchcodec
+waveform = decode_audio(example["audio"])  # float32 mono 16 kHz, via soundfile; no torchcodec
 ```
 
 Plain `datasets.load_dataset("{output}")` works too; the audio column is `Audio(decode=False)`, so rows hold the

@@ -2,22 +2,22 @@
 
 The audio column is `Audio(decode=False)`: rows carry the encoded file ({bytes, path}) and `datasets` never decodes
 it. datasets 5.x decodes audio through torchcodec, whose PyPI builds fail to load on machines without CUDA; with
-decode=False loading always works, and `load.decode_audio` decodes with soundfile + soxr. Users who have a working
-torchcodec can still `cast_column("audio", Audio(sampling_rate=16000))`.
+decode=False loading always works, and `decode_audio` (tiny-audio's one decoder, `audio_input.load_audio`) decodes
+with soundfile. Users who have a working torchcodec can still `cast_column("audio", Audio(sampling_rate=16000))`.
 """
 
 from __future__ import annotations
 
 import datasets
 
-from .synth import SAMPLE_RATE
+from ..audio_input import SAMPLING_RATE
 
 
 def corpus_features() -> datasets.Features:
     """Features of the synthetic corpus; the parquet files carry them in their schema metadata."""
     return datasets.Features(
         {
-            "audio": datasets.Audio(sampling_rate=SAMPLE_RATE, decode=False),
+            "audio": datasets.Audio(sampling_rate=SAMPLING_RATE, decode=False),
             "text": datasets.Value("string"),
             "id": datasets.Value("string"),
             "speaker": datasets.Value("string"),  # engine/voice, e.g. "espeak-ng/en-us+m3"
@@ -35,7 +35,7 @@ def dev_features() -> datasets.Features:
     """Features of the real-speech development set."""
     return datasets.Features(
         {
-            "audio": datasets.Audio(sampling_rate=SAMPLE_RATE, decode=False),
+            "audio": datasets.Audio(sampling_rate=SAMPLING_RATE, decode=False),
             "text": datasets.Value("string"),
             "id": datasets.Value("string"),
             "source": datasets.Value("string"),  # "librivox" or "cards"

@@ -24,11 +24,11 @@ import pyarrow.parquet as pq
 import soundfile as sf
 import soxr
 
+from ..audio_input import SAMPLING_RATE
 from .engines import synthesize
 from .plan import Shard, Utterance
 
-SAMPLE_RATE = 16_000
-MIN_SECONDS = 0.3  # shorter output for a >= 3-word sentence means the engine said nothing useful
+MIN_ENGINE_SECONDS = 0.3  # shorter output for a >= 3-word sentence means the engine said nothing useful
 SILENCE_PEAK = 1e-3  # a peak below this (-60 dBFS) is silence, not speech
 ROW_GROUP_SIZE = 64  # rows per parquet row group: ~5 MB, so streaming readers hold little in memory
 
@@ -52,17 +52,17 @@ def render(utterance: Utterance, timings: dict[str, float]) -> tuple[bytes, floa
     audio, rate = synthesize(utterance.voice, utterance.text, utterance.speed, utterance.pitch)
     resampled = time.perf_counter()
     timings["synthesis"] += resampled - start
-    if round(rate) != SAMPLE_RATE:
-        audio = soxr.resample(audio, rate, SAMPLE_RATE, quality="HQ")
+    if round(rate) != SAMPLING_RATE:
+        audio = soxr.resample(audio, rate, SAMPLING_RATE, quality="HQ")
     encoded = time.perf_counter()
     timings["resample"] += encoded - resampled
-    seconds = len(audio) / SAMPLE_RATE
+    seconds = len(audio) / SAMPLING_RATE
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    if seconds < MIN_SECONDS or peak < SILENCE_PEAK:
+    if seconds < MIN_ENGINE_SECONDS or peak < SILENCE_PEAK:
         raise ValueError(f"engine output is empty or silent ({seconds:.2f} s, peak {peak:.1e})")
     pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
     buffer = io.BytesIO()
-    sf.write(buffer, pcm, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+    sf.write(buffer, pcm, SAMPLING_RATE, format="FLAC", subtype="PCM_16")
     timings["encode"] += time.perf_counter() - encoded
     return buffer.getvalue(), seconds
 

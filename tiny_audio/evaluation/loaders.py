@@ -1,9 +1,9 @@
 """Read a resolved dataset as a stream of `EvalSample`s (16 kHz float32 audio + reference text).
 
-Audio is always read encoded (`Audio(decode=False)`: {bytes, path}) and decoded here with soundfile + soxr
-(`tiny_audio.data.decode_audio`), because `datasets` 5.x decodes through torchcodec, whose PyPI builds fail to load
-without CUDA. For the same reason audiofolders and manifests are read by this module rather than by `datasets`'
-audiofolder builder, which needs torchcodec even to pass file paths through.
+Audio is always read encoded (`Audio(decode=False)`: {bytes, path}) and decoded here by tiny-audio's one decoder
+(`tiny_audio.audio_input.load_audio`, which reads through soundfile), because `datasets` 5.x decodes through
+torchcodec, whose PyPI builds fail to load without CUDA. For the same reason audiofolders and manifests are read by
+this module rather than by `datasets`' audiofolder builder, which needs torchcodec even to pass file paths through.
 
 Everything streams: a sample is decoded only when the evaluation loop asks for it, so `--max-samples 100` of a Hub
 test set downloads about 100 clips, and a long manifest costs no memory.
@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from tiny_audio.audio_input import SAMPLING_RATE, load_audio
 from tiny_audio.evaluation.datasets import DatasetSource
 
 __all__ = ["EvalSample", "ReplayableSamples", "count_samples", "iter_samples"]
 
-SAMPLE_RATE = 16_000
 AUDIO_COLUMNS = ("audio", "wav", "flac", "speech", "audio_filepath", "audio_path", "file_name", "file", "path")
 TEXT_COLUMNS = ("text", "sentence", "transcript", "transcription", "normalized_text", "raw_text", "label_text")
 UNNAMED = ""  # the split of data that names none (a single file, a folder with one metadata file)
@@ -44,7 +44,7 @@ class EvalSample:
 
     @property
     def seconds(self) -> float:
-        return len(self.audio) / SAMPLE_RATE
+        return len(self.audio) / SAMPLING_RATE
 
 
 def _pick(columns: Iterable[str], wanted: str | None, candidates: tuple[str, ...], what: str, where: str) -> str:
@@ -75,29 +75,24 @@ def _optional(columns: Iterable[str], wanted: str | None, candidates: tuple[str,
 
 
 def _decode(value: Any, base_dir: Path | None, where: str) -> np.ndarray:
-    from tiny_audio.data import decode_audio
-
+    """16 kHz float32 mono audio of a row's audio value: a path (relative to `base_dir`), {bytes, path}, or
+    {array, sampling_rate} (already decoded by someone else's pipeline). Clips are not judged here (silent or very
+    short ones are the system's to handle, and recorded per row); undecodable ones raise ValueError naming the row."""
     if isinstance(value, (str, os.PathLike)):
         path = Path(value)
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        return decode_audio({"bytes": None, "path": str(path)})
-    if isinstance(value, dict):
-        if value.get("array") is not None:  # already decoded by someone else's pipeline
-            import soxr
-
-            array = np.asarray(value["array"], dtype=np.float32)
-            array = array.mean(axis=0) if array.ndim == 2 else array
-            rate = int(value.get("sampling_rate") or SAMPLE_RATE)
-            return array if rate == SAMPLE_RATE else soxr.resample(array, rate, SAMPLE_RATE).astype(np.float32)
-        if value.get("bytes") is None and value.get("path") and base_dir is not None:
-            path = Path(value["path"])
-            value = {"bytes": None, "path": str(path if path.is_absolute() else base_dir / path)}
-        return decode_audio(value)
-    raise ValueError(
-        f"{where}: unsupported audio value of type {type(value).__name__}; expected a path, "
-        "{'bytes', 'path'} or {'array', 'sampling_rate'}"
-    )
+        value = {"bytes": None, "path": str(path if path.is_absolute() or base_dir is None else base_dir / path)}
+    elif not isinstance(value, dict):
+        raise ValueError(
+            f"{where}: unsupported audio value of type {type(value).__name__}; expected a path, "
+            "{'bytes', 'path'} or {'array', 'sampling_rate'}"
+        )
+    elif value.get("array") is None and value.get("bytes") is None and value.get("path") and base_dir is not None:
+        path = Path(value["path"])
+        value = {"bytes": None, "path": str(path if path.is_absolute() else base_dir / path)}
+    try:
+        return load_audio(value, check=False)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from err
 
 
 def _samples_from_rows(

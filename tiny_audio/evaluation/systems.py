@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tiny_audio.audio_input import SAMPLING_RATE
 from tiny_audio.evaluation.hub import ensure_hub_or_offline, git_head, hub_failure_hint, snapshot_commit
 
 __all__ = ["KINDS", "System", "SystemSpec", "detect_system", "load_system"]
 
-SAMPLE_RATE = 16_000
 KINDS = ("tiny-audio", "whisper", "transformers", "pocketsphinx")
 PREFIXES = {
     "whisper:": "whisper",
@@ -165,11 +165,11 @@ class StockPipelineSystem(System):
 
     def transcribe(self, clips: list[np.ndarray]) -> list[str]:
         # Fresh dicts every call: the pipeline pops keys out of its inputs.
-        inputs = [{"raw": clip, "sampling_rate": SAMPLE_RATE} for clip in clips]
+        inputs = [{"raw": clip, "sampling_rate": SAMPLING_RATE} for clip in clips]
         options: dict = {"batch_size": len(clips)}
         if self.generate_kwargs:
             options["generate_kwargs"] = dict(self.generate_kwargs)
-        if any(len(clip) > self.LONG_FORM_SECONDS * SAMPLE_RATE for clip in clips):
+        if any(len(clip) > self.LONG_FORM_SECONDS * SAMPLING_RATE for clip in clips):
             options["chunk_length_s"] = self.LONG_FORM_SECONDS
         outputs = self.pipe(inputs, **options)
         return [output["text"] for output in outputs]
@@ -196,7 +196,7 @@ class PocketsphinxSystem(System):
         except ImportError as err:
             raise ImportError("the pocketsphinx baseline needs PyPI pocketsphinx: pip install pocketsphinx") from err
         pocketsphinx.set_loglevel("FATAL")  # its default INFO logging prints hundreds of lines per clip
-        self.decoder = pocketsphinx.Decoder(samprate=SAMPLE_RATE)  # bundled en-us acoustic model, LM, dictionary
+        self.decoder = pocketsphinx.Decoder(samprate=SAMPLING_RATE)  # bundled en-us acoustic model, LM, dictionary
         try:
             self.version = metadata.version("pocketsphinx")
         except metadata.PackageNotFoundError:

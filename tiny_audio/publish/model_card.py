@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 
 from ..decoding import DecodingOptions
+from ..pipeline_asr import DEFAULT_CHUNK_SECONDS
+from ..processing_asr import WHISPER_MAX_SECONDS
 from .redaction import drop_secrets
 
 PIPELINE_TAG = "automatic-speech-recognition"
@@ -444,8 +446,10 @@ def _length_limitation(recipe: dict | None) -> str:
     max_seconds = ((recipe or {}).get("data") or {}).get("max_seconds")
     trained = f" It was trained on clips of up to {max_seconds} s." if max_seconds else ""
     return (
-        "**Long audio.** Each call transcribes one clip in one pass: there is no chunking, no timestamps and no "
-        f"speaker labels, and a Whisper encoder takes at most 30 s.{trained} Split long recordings first."
+        "**Long audio.** The pipeline takes audio of any length: it cuts a clip longer than `chunk_length_s` "
+        f"(default {DEFAULT_CHUNK_SECONDS:g} s; at most {WHISPER_MAX_SECONDS} s with a Whisper encoder) at pauses into "
+        "pieces of at most that length and joins their texts. There are no timestamps and no speaker labels."
+        f"{trained} Called directly, the processor and `generate` take each clip whole."
     )
 
 
