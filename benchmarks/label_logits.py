@@ -28,8 +28,10 @@ from tiny_audio.training.trainer import build_model
 
 def every_position(model, batch):
     """The decoder's own loss on the same inputs, projecting every position onto the vocabulary."""
-    audio = {key: batch[key] for key in ("input_features", "input_values", "audio_attention_mask") if key in batch}
-    inputs_embeds = model.embed_inputs(batch["input_ids"], **audio)
+    audio = batch["input_features"] if "input_features" in batch else batch["input_values"]
+    inputs_embeds = model.embed_inputs(
+        batch["input_ids"], model.get_audio_features(audio, batch["audio_attention_mask"])
+    )
     position_ids = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
     return model.decoder(
         inputs_embeds=inputs_embeds,

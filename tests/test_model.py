@@ -139,11 +139,8 @@ def test_logits_only_at_label_positions_give_the_same_loss_and_gradients(backbon
     model.train()
 
     def every_position():  # the decoder's own loss, projecting every position onto the vocabulary
-        inputs_embeds = model.embed_inputs(
-            batch["input_ids"],
-            input_features=batch["input_features"],
-            audio_attention_mask=batch["audio_attention_mask"],
-        )
+        audio_features = model.get_audio_features(batch["input_features"], batch["audio_attention_mask"])
+        inputs_embeds = model.embed_inputs(batch["input_ids"], audio_features)
         position_ids = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
         return model.decoder(
             inputs_embeds=inputs_embeds,

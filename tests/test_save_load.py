@@ -20,16 +20,8 @@ from transformers import AutoConfig, AutoModel, AutoProcessor, pipeline
 
 from tiny_audio import ASRConfig, ASRModel, ASRPipeline, ASRProcessor
 
-REMOTE_CODE_FILES = {
-    "configuration_asr.py",
-    "modeling_asr.py",
-    "processing_asr.py",
-    "pipeline_asr.py",
-    "projectors.py",
-    "ctc_head.py",
-    "audio_input.py",
-    "frequency_warp.py",
-}
+# The Hub remote code: the embedded default model links each of the library's model files (one list to keep).
+REMOTE_CODE_FILES = {path.name for path in (Path(__file__).parents[1] / "tiny_audio" / "default_model").glob("*.py")}
 
 
 def save(model, processor, directory: Path, **options) -> Path:

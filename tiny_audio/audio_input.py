@@ -13,6 +13,7 @@ import io
 import logging
 import math
 import os
+import urllib.request
 import wave
 from functools import lru_cache
 from typing import Any
@@ -25,8 +26,8 @@ logger = logging.getLogger(__name__)
 SAMPLING_RATE = 16_000  # every supported encoder was pretrained on 16 kHz audio; the one definition in tiny-audio
 MIN_SECONDS = 0.1  # below this the encoders' convolutions produce no frame worth a token
 ACCEPTED = (
-    "a file path, audio file bytes, a 1-D or 2-D (channels) numpy array or torch tensor (float or int16, assumed "
-    "16 kHz), or a dict with 'raw' or 'array' and 'sampling_rate' (or 'bytes'/'path' as in `datasets`)"
+    "a file path or http(s) URL, audio file bytes, a 1-D or 2-D (channels) numpy array or torch tensor (float or "
+    "int16, assumed 16 kHz), or a dict with 'raw' or 'array' and 'sampling_rate' (or 'bytes'/'path' as in `datasets`)"
 )
 _LOGGED: set[str] = set()  # fallbacks already reported at INFO level; later ones go to DEBUG
 
@@ -52,6 +53,11 @@ def load_audio(inputs: Any, array_sampling_rate: int = SAMPLING_RATE, *, check: 
 def _decode(inputs: Any, array_sampling_rate: int = SAMPLING_RATE) -> tuple[np.ndarray, int, str]:
     if isinstance(inputs, (str, os.PathLike)):
         path = os.fspath(inputs)
+        if path.startswith(("http://", "https://")):  # as transformers' own ASR pipeline does, fetch it
+            waveform, rate = decode_bytes(_fetch(path), path)
+            return waveform, rate, path
+        if os.path.isdir(path):
+            raise ValueError(f"{path!r} is a directory; pass one audio file (or a list of them).")
         if not os.path.isfile(path):
             raise ValueError(f"Audio file not found: {path!r}. Accepted input: {ACCEPTED}.")
         with open(path, "rb") as handle:
@@ -88,6 +94,14 @@ def _decode_dict(inputs: dict) -> tuple[np.ndarray, int, str]:
     if isinstance(array, torch.Tensor):
         array = array.detach().cpu().numpy()
     return np.asarray(array), int(rate), "audio dict"
+
+
+def _fetch(url: str, timeout_seconds: float = 60) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_seconds) as response:
+            return response.read()
+    except (OSError, ValueError) as error:  # URLError, HTTPError and timeouts are OSErrors
+        raise ValueError(f"Cannot fetch audio from {url}: {error}") from error
 
 
 def decode_bytes(data: bytes, what: str) -> tuple[np.ndarray, int]:

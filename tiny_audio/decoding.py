@@ -9,6 +9,9 @@ transformers' `generate` on the decoder, with the audio embeddings in the prompt
   features and decoded from the one whose audio the CTC head reads most confidently;
 - beam search computes each prompt's KV cache once per clip and copies it to the beams (transformers runs the prompt,
   mostly audio, once per beam, and that prefill was most of the decoding time on a CPU).
+A transformers `streamer` (TextStreamer, TextIteratorStreamer) gets the tokens as they are chosen. transformers
+streams one hypothesis of one prompt, never a beam search: with a streamer the search is greedy (the model's default
+beam width gives way, logged; an explicit num_beams > 1 is an error) and the batch holds one clip.
 
 Hub remote code: imports only torch, transformers and sibling modules.
 """
@@ -17,12 +20,13 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from typing import Any
 
 import torch
 from transformers import WhisperFeatureExtractor
+from transformers.utils import logging
 
 from .ctc_head import CTCPrefixScorer, ctc_logits
 from .frequency_warp import WARP_FACTOR_RANGE, is_warp_factor, mel_band_centers, warp_frequency
@@ -34,6 +38,7 @@ REMOVED_OPTIONS = {
     "ctc_rescore_weight": "CTC rescoring of the final beams lost to CTC in the search (74 errors against 72 on the "
     "tuning set, both together 81) and was removed; use ctc_decoding_weight",
 }
+logger = logging.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def generate(
+def decode(
     model,
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor | None,
@@ -122,14 +127,13 @@ def generate(
     """`ASRModel.generate`: the new tokens (B, L') of each prompt, decoded with the model's options overridden by
     `call_options`. Audio enters once, in the prompt's embeddings; later steps reuse the decoder's KV cache."""
     options, passthrough = DecodingOptions.resolve(model.config.generation, call_options)
+    if passthrough.get("streamer") is not None:
+        options = _streaming_options(options, call_options, batch_size=input_ids.shape[0])
     audio_features = None
-    if audio is not None:
-        if audio_attention_mask is None:  # all of it real
-            audio_attention_mask = torch.ones(audio.shape[0], audio.shape[-1], dtype=torch.long, device=audio.device)
-        if options.warps:
-            audio_features = _surest_warp(model, audio, audio_attention_mask, options.warps)
-        else:
-            audio_features = model.get_audio_features(audio, audio_attention_mask)
+    if audio is not None and options.warps:
+        audio_features = _surest_warp(model, audio, audio_attention_mask, options.warps)
+    elif audio is not None:
+        audio_features = model.get_audio_features(audio, audio_attention_mask)
     inputs_embeds = model.embed_inputs(input_ids, audio_features=audio_features)
 
     decoder_config = model.decoder.generation_config
@@ -162,6 +166,26 @@ def generate(
         return model.decoder.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **kwargs)
 
 
+def _streaming_options(options: DecodingOptions, call_options: dict[str, Any], batch_size: int) -> DecodingOptions:
+    """The options a streamer can follow: one clip, one hypothesis (transformers refuses beam search with a
+    streamer: "`streamer` cannot be used with beam search (yet!)", transformers 5.x)."""
+    if batch_size != 1:
+        raise ValueError(f"A streamer takes one clip at a time; got a batch of {batch_size}. Stream clips one by one.")
+    if options.num_beams == 1:
+        return options
+    if "num_beams" in call_options:
+        raise ValueError(
+            f"num_beams={options.num_beams} cannot stream: transformers streams greedy search and sampling only. "
+            "Pass num_beams=1 with the streamer, or drop the streamer."
+        )
+    logger.info(
+        "Streaming decodes greedily (num_beams=1), not with this model's %d beams: transformers cannot stream a beam "
+        "search.",
+        options.num_beams,
+    )
+    return replace(options, num_beams=1)
+
+
 def _shared_prompt_cache(decoder, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None, copies: int):
     """The decoder's KV cache of each prompt but its last position, computed once per clip and copied for each beam
     (clip-major, as generate() orders the beams); generate() then runs only the last prompt position."""
@@ -180,7 +204,7 @@ def _shared_prompt_cache(decoder, inputs_embeds: torch.Tensor, attention_mask: t
 
 
 def _surest_warp(
-    model, input_features: torch.Tensor, audio_attention_mask: torch.Tensor, factors: tuple[float, ...]
+    model, input_features: torch.Tensor, audio_attention_mask: torch.Tensor | None, factors: tuple[float, ...]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Audio embeddings of each clip at the warp factor whose CTC best path is likeliest per audio token.
 

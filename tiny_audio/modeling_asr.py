@@ -22,10 +22,10 @@ from transformers.dynamic_module_utils import custom_object_save
 from transformers.modeling_outputs import CausalLMOutputWithPast
 from transformers.utils import cached_file, logging
 
-from . import decoding
 from .backbone_loading import add_lora, cpu_lacks_fast_half_precision, inline_config, load_decoder, load_encoder
 from .configuration_asr import IGNORE_INDEX, ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
 from .ctc_head import ProjectorCTCLoss, ctc_classes
+from .decoding import decode
 from .pipeline_asr import ASRPipeline
 from .projectors import PROJECTORS
 from .whisper_encoder import whisper_encode
@@ -105,9 +105,12 @@ class ASRModel(PreTrainedModel, GenerationMixin):
 
     # -- audio -----------------------------------------------------------------------------------------------
     def get_audio_features(
-        self, audio: torch.Tensor, audio_attention_mask: torch.Tensor
+        self, audio: torch.Tensor, audio_attention_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoder + projector. Returns audio embeddings (B, N, D) and a mask (B, N) of the real ones."""
+        """Encoder + projector. Returns audio embeddings (B, N, D) and a mask (B, N) of the real ones. `audio` is
+        `input_values` (B, S) or `input_features` (B, M, F); without a mask all of it is real."""
+        if audio_attention_mask is None:
+            audio_attention_mask = torch.ones(audio.shape[0], audio.shape[-1], dtype=torch.long, device=audio.device)
         frame_lengths = count_encoder_frames(audio_attention_mask.sum(-1), self.audio_layout)  # (B,)
         encoder_trainable = any(p.requires_grad for p in self.encoder.parameters())
         audio = audio.to(self.encoder.dtype)
@@ -130,22 +133,13 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         return self.encoder(audio, attention_mask=audio_attention_mask).last_hidden_state  # (B, T, E)
 
     def embed_inputs(
-        self,
-        input_ids: torch.Tensor,
-        input_values: torch.Tensor | None = None,
-        input_features: torch.Tensor | None = None,
-        audio_attention_mask: torch.Tensor | None = None,
-        audio_features: tuple[torch.Tensor, torch.Tensor] | None = None,
+        self, input_ids: torch.Tensor, audio_features: tuple[torch.Tensor, torch.Tensor] | None
     ) -> torch.Tensor:
-        """Token embeddings with every audio placeholder replaced by the next audio embedding.
-
-        `audio_features` (embeddings, mask), as `get_audio_features` returns them, replaces the audio inputs when a
-        caller has computed them already (training with an auxiliary loss on them)."""
+        """Token embeddings with every audio placeholder replaced by the next real audio embedding;
+        `audio_features` (embeddings, mask) as `get_audio_features` returns them, or None for text alone."""
         placeholder_mask = input_ids == self.config.audio_token_id
         # The placeholder id may lie past the decoder's vocabulary: it is never looked up, only overwritten.
         embeds = self.decoder.get_input_embeddings()(input_ids.masked_fill(placeholder_mask, 0))
-        if audio_features is None:
-            audio_features = self._audio_features_of(input_values, input_features, audio_attention_mask)
         if audio_features is None:
             if placeholder_mask.any():
                 raise ValueError("input_ids contain audio placeholders but no audio (input_values/input_features).")
@@ -159,20 +153,6 @@ class ASRModel(PreTrainedModel, GenerationMixin):
                 "embeddings; build inputs with ASRProcessor so the counts match the clip lengths."
             )
         return embeds.masked_scatter(placeholder_mask[..., None], real_audio.to(embeds.dtype))
-
-    def _audio_features_of(
-        self,
-        input_values: torch.Tensor | None,
-        input_features: torch.Tensor | None,
-        audio_attention_mask: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """`get_audio_features` of the audio input given (all of it real when no mask); None without audio."""
-        audio = input_values if input_values is not None else input_features
-        if audio is None:
-            return None
-        if audio_attention_mask is None:
-            audio_attention_mask = torch.ones((audio.shape[0], audio.shape[-1]), dtype=torch.long, device=audio.device)
-        return self.get_audio_features(audio, audio_attention_mask)
 
     def ctc_head_classes(self) -> torch.Tensor:
         """The projector's CTC classes (1 + V, D): a fixed blank, then the decoder's token embeddings (ctc_head)."""
@@ -204,7 +184,8 @@ class ASRModel(PreTrainedModel, GenerationMixin):
     ):
         ctc_loss = None
         if inputs_embeds is None:  # given when the caller merged audio and text itself (`embed_inputs`)
-            audio_features = self._audio_features_of(input_values, input_features, audio_attention_mask)
+            audio = input_values if input_values is not None else input_features
+            audio_features = None if audio is None else self.get_audio_features(audio, audio_attention_mask)
             if self.ctc_loss is not None and self.training and labels is not None and audio_features is not None:
                 ctc_loss = self.ctc_loss(*audio_features, labels)
                 if self.ctc_loss_only:
@@ -244,10 +225,13 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         """The new tokens (B, L') of each prompt. Options: `tiny_audio.decoding.DecodingOptions` fields (defaults from
         `config.generation`) and any other transformers `generate()` option."""
         audio = input_values if input_values is not None else input_features
-        return decoding.generate(self, input_ids, attention_mask, audio, audio_attention_mask, generate_kwargs)
+        return decode(self, input_ids, attention_mask, audio, audio_attention_mask, generate_kwargs)
 
     def get_input_embeddings(self) -> nn.Module:
         return self.decoder.get_input_embeddings()
+
+    def get_output_embeddings(self) -> nn.Module | None:
+        return self.decoder.get_output_embeddings()  # FSDP2 (accelerate 1.16) shards a tied lm_head with its embeddings
 
     # -- saving and loading ----------------------------------------------------------------------------------
     def trained_state_dict(self) -> dict[str, torch.Tensor]:
@@ -292,10 +276,17 @@ class ASRModel(PreTrainedModel, GenerationMixin):
             dtype = torch.float32
         if not isinstance(config, ASRConfig):
             config = ASRConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        weights_file = cached_file(
+            pretrained_model_name_or_path, WEIGHTS_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
+        )
+        if weights_file is None:  # e.g. only a pickled pytorch_model.bin, which is never unpickled here
+            raise ValueError(
+                f"{pretrained_model_name_or_path} has no {WEIGHTS_NAME}; tiny-audio loads safetensors weights only "
+                "(a pickled pytorch_model.bin is never loaded: unpickling can run code)."
+            )
         backbone_hub_kwargs = {k: v for k, v in hub_kwargs.items() if k not in ("revision", "subfolder")}
         model = cls(config, dtype=dtype, **backbone_hub_kwargs)
-        weights = load_file(cached_file(pretrained_model_name_or_path, WEIGHTS_NAME, **hub_kwargs))
-        model.load_saved_weights(weights, self_contained=config.encoder_config is not None)
+        model.load_saved_weights(load_file(weights_file), self_contained=config.encoder_config is not None)
         if isinstance(device_map, (str, torch.device)) and device_map != "auto":
             model.to(device_map)
         elif device_map == "auto" and torch.cuda.is_available():
