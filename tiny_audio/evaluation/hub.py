@@ -5,6 +5,10 @@ the local cache). For an evaluation that names a Hub model or dataset, that is d
 the first Hub access we try a TCP connection to the endpoint (a few seconds at most); if it fails we say so and
 switch this process to offline mode (HF_HUB_OFFLINE=1), so cached models load at once and uncached ones fail at
 once with a clear message. A user who sets HF_HUB_OFFLINE=1 (or 0) themselves skips the check.
+
+A model that cannot be had (not a local directory, not in the cache, the Hub unreachable or the repository unknown)
+is reported in one line, the same everywhere (`tiny-audio transcribe`, `eval`, `demo`, the course scripts): what
+failed, and that the embedded default model works offline. transformers' own error is 18 lines of traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +16,30 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-__all__ = ["ensure_hub_or_offline", "git_head", "hub_failure_hint", "is_offline", "snapshot_commit"]
+__all__ = [
+    "OFFLINE_MODEL_HINT",
+    "ModelUnavailableError",
+    "ensure_hub_or_offline",
+    "explain_model_errors",
+    "git_head",
+    "hub_endpoint",
+    "hub_failure_hint",
+    "hub_reachable",
+    "is_offline",
+    "model_unavailable_message",
+    "snapshot_commit",
+]
+
+# What works without the Hub, said wherever a model could not be loaded.
+OFFLINE_MODEL_HINT = (
+    "The embedded default model works offline: leave out --model, or load tiny_audio/default_model "
+    "(converted backbones: `tiny-audio backbones --list`)."
+)
 
 _TRUE = {"1", "ON", "YES", "TRUE"}
 _checked = False
@@ -38,8 +62,17 @@ def _set_offline() -> None:
             setattr(module, attribute, True)
 
 
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the Hub endpoint opens within `timeout` seconds (no request is sent)."""
+    return _endpoint_reachable(timeout)
+
+
 def _endpoint_reachable(timeout: float) -> bool:
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    endpoint = urlparse(hub_endpoint())
     host = endpoint.hostname or "huggingface.co"
     port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
     try:
@@ -80,8 +113,51 @@ def hub_failure_hint(what: str = "dataset") -> str:
         return ""
     hint = ". Offline mode is on (HF_HUB_OFFLINE=1), so only what is already in the Hugging Face cache can be used"
     if what == "model":
-        return hint + "; pass a local model directory, or convert/download the checkpoint into the cache first"
+        return f"{hint}; pass a local model directory, or convert/download the checkpoint into the cache first. " + (
+            OFFLINE_MODEL_HINT
+        )
     return hint + "; evaluate a local dataset instead (dev-real, a corpus directory, parquet, audiofolder or manifest)"
+
+
+class ModelUnavailableError(OSError, ValueError):
+    """A model that could not be loaded, with a one-line message (`model_unavailable_message`).
+
+    An OSError, as transformers' own loading errors are; also a ValueError, so that commands which report bad input
+    in one line (`tiny-audio transcribe`) report this one the same way.
+    """
+
+
+def _is_local(model: str) -> bool:
+    return Path(model).expanduser().exists()
+
+
+def model_unavailable_message(model: str, error: BaseException, hint: str = OFFLINE_MODEL_HINT) -> str:
+    """One line for a failed load of `model`: what failed (offline, not on the Hub, ...) and `hint`, what works
+    offline instead."""
+    if is_offline():
+        where = "not in the Hugging Face cache, and the Hub is not used (offline mode, HF_HUB_OFFLINE=1)"
+    else:
+        # transformers' messages run over several lines; the first says what went wrong.
+        first_line = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+        where = f"the Hub ({hub_endpoint()}) answered: {first_line}"
+    return f"could not load model {model!r}: not a local directory; {where}. {hint}"
+
+
+@contextmanager
+def explain_model_errors(model: str | None, hint: str = OFFLINE_MODEL_HINT) -> Iterator[None]:
+    """Turn a failed load of the Hub model `model` into ModelUnavailableError (one line, the cause chained).
+
+    Only names that are not local paths are explained: a local directory that fails to load has a problem of its
+    own (a missing file, a broken config), and transformers' message says which.
+    """
+    try:
+        yield
+    except ModelUnavailableError:
+        raise
+    except OSError as error:  # transformers and huggingface_hub raise OSError subclasses for every fetch failure
+        if model is None or _is_local(model):
+            raise
+        raise ModelUnavailableError(model_unavailable_message(model, error, hint)) from error
 
 
 def git_head(directory: str | Path) -> str | None:

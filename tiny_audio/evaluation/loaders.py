@@ -6,7 +6,9 @@ torchcodec, whose PyPI builds fail to load without CUDA. For the same reason aud
 this module rather than by `datasets`' audiofolder builder, which needs torchcodec even to pass file paths through.
 
 Everything streams: a sample is decoded only when the evaluation loop asks for it, so `--max-samples 100` of a Hub
-test set downloads about 100 clips, and a long manifest costs no memory.
+test set downloads about 100 clips, and a long manifest costs no memory. A row whose audio cannot be decoded (a
+corrupt or missing file) comes through as a sample with no audio and its `error`, so one bad row does not end the
+stream: the evaluation names it and goes on.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ SPEAKER_COLUMNS = ("speaker", "speaker_id", "client_id")  # tiny-audio's corpora
 class EvalSample:
     id: str
     text: str
-    audio: np.ndarray  # float32, mono, 16 kHz
+    audio: np.ndarray  # float32, mono, 16 kHz; empty when `error` is set
     speaker: str | None = None  # when the dataset names one: results then give WER by speaker
+    error: str | None = None  # why the row's audio could not be decoded (the row's name and the decoder's reason)
 
     @property
     def seconds(self) -> float:
@@ -109,7 +112,10 @@ def _samples_from_rows(
                 _optional(row, None, SPEAKER_COLUMNS),
             )
         audio_col, text_col, id_col, speaker_col = columns
-        audio = _decode(row[audio_col], base_dir, f"{where} row {index}")
+        try:
+            audio, error = _decode(row[audio_col], base_dir, f"{where} row {index}"), None
+        except ValueError as err:  # this row's file, not the dataset: reported by the evaluation, which goes on
+            audio, error = np.zeros(0, dtype=np.float32), str(err)
         sample_id = row.get(id_col) if id_col else None
         if sample_id is None:
             value = row[audio_col]
@@ -122,6 +128,7 @@ def _samples_from_rows(
             text="" if text is None else str(text),
             audio=audio,
             speaker=None if speaker is None else str(speaker),
+            error=error,
         )
 
 

@@ -5,9 +5,13 @@ Open ASR Leaderboard times the same way). The first batch is not counted in RTFx
 (kernels, caches, memory pools), which would make short runs look slower than the model is. Its per-sample time is
 still printed, and if the run is a single batch it is used anyway (`warmup_excluded` says which).
 
-Failures: if the system raises on a batch, its clips are retried one at a time and a clip that still fails is scored
-as an empty output (all deletions) with the error kept in its row, so one unreadable clip does not lose a two-hour
-run. If each of the first five clips fails, the run stops: that is a broken set-up, not a few hard clips.
+Failures never end a run; each is named in one line (printed even with --quiet) and listed in the result's `failed`:
+- a sample whose audio cannot be decoded (a corrupt or missing file: the dataset's fault) is not scored, so every
+  system is scored on the same decodable clips;
+- if the system raises on a batch, its clips are retried one at a time and a clip that still fails is scored as an
+  empty output (all deletions) with the error kept in its row: leaving it out would lower the WER of a system for
+  failing, and two systems would no longer be scored on the same reference words.
+If each of the first five samples fails, the run stops: that is a broken set-up, not a few hard clips.
 
 Scoring: the corpus WER of the run goes through tiny-audio's `evaluate` metric (`load_wer_metric`, loaded by path,
 offline), the same figure a user gets from `evaluate.load(WER_METRIC)`; it is loaded before the first clip, so a
@@ -23,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from itertools import islice
 
+from tiny_audio.batch import one_line
 from tiny_audio.evaluation.datasets import DatasetSource
 from tiny_audio.evaluation.loaders import EvalSample
 from tiny_audio.evaluation.results import EvalResult, SampleRow
@@ -30,7 +35,7 @@ from tiny_audio.evaluation.scoring import WerResult, score
 from tiny_audio.evaluation.systems import System
 from tiny_audio.evaluation.wer_metric import load_wer_metric
 
-__all__ = ["format_checkpoint", "format_sample", "run_evaluation"]
+__all__ = ["format_checkpoint", "format_failure", "format_sample", "model_dtype", "run_evaluation"]
 
 RULE = "=" * 80
 ABORT_AFTER = 5  # if the first this-many clips all fail, the set-up is broken: stop instead of scoring 100% WER
@@ -49,6 +54,12 @@ def format_sample(row: SampleRow) -> list[str]:
     return lines
 
 
+def format_failure(failure: dict) -> str:
+    """One line for a sample that failed: which one, what happens to it, and why."""
+    what = "not decoded, not scored" if failure["stage"] == "decode" else "system error, scored as empty output"
+    return f"FAILED sample {failure['index']} ({failure['id']}): {what}: {failure['error']}"
+
+
 def format_checkpoint(samples: int, wer: float, avg_time: float) -> list[str]:
     """The course's checkpoint block."""
     return [
@@ -58,6 +69,23 @@ def format_checkpoint(samples: int, wer: float, avg_time: float) -> list[str]:
         f"  Avg Time/Sample: {avg_time:.2f}s",
         RULE,
     ]
+
+
+def model_dtype(system: System) -> str | None:
+    """The dtype of the system's weights as loaded: "float32", or per part when a tiny-audio model's parts differ
+    ("float32 (encoder, projector), bfloat16 (decoder)"); None for a system without torch weights (pocketsphinx)."""
+    model = getattr(getattr(system, "pipe", None), "model", None)
+    if model is None:
+        return None
+    parts = {name: getattr(model, name, None) for name in ("encoder", "projector", "decoder")}
+    parts = {name: part for name, part in parts.items() if part is not None} or {"model": model}
+    by_dtype: dict[str, list[str]] = {}
+    for name, part in parts.items():
+        dtype = str(next(part.parameters()).dtype).removeprefix("torch.")
+        by_dtype.setdefault(dtype, []).append(name)
+    if len(by_dtype) == 1:
+        return next(iter(by_dtype))
+    return ", ".join(f"{dtype} ({', '.join(names)})" for dtype, names in by_dtype.items())
 
 
 def _batches(samples: Iterable[EvalSample], size: int) -> Iterator[list[EvalSample]]:
@@ -76,7 +104,7 @@ def _transcribe(system: System, batch: list[EvalSample]) -> tuple[list[str], lis
         return [(text or "").strip() for text in texts], [None] * len(clips)
     except Exception as err:  # any failure of a third-party model; retried per clip below
         if len(clips) == 1:
-            return [""], [f"{type(err).__name__}: {err}"]
+            return [""], [f"{type(err).__name__}: {one_line(str(err))}"]
     texts, errors = [], []
     for clip in clips:
         try:
@@ -84,7 +112,7 @@ def _transcribe(system: System, batch: list[EvalSample]) -> tuple[list[str], lis
             errors.append(None)
         except Exception as err:  # recorded in the row (module docstring)
             texts.append("")
-            errors.append(f"{type(err).__name__}: {err}")
+            errors.append(f"{type(err).__name__}: {one_line(str(err))}")
     return texts, errors
 
 
@@ -116,6 +144,15 @@ def run_evaluation(
     emit = write or (lambda line: tqdm.write(line, file=sys.stdout))
 
     rows: list[SampleRow] = []
+    failed: list[dict] = []  # {"index", "id", "stage": "decode" or "transcribe", "error"} (module docstring)
+    seen = 0  # samples read, failed ones included: a sample's index is its place in the dataset
+
+    def fail(index: int, sample: EvalSample, stage: str, error: str) -> None:
+        failed.append({"index": index, "id": sample.id, "stage": stage, "error": one_line(error)})
+        emit(format_failure(failed[-1]))
+        if index <= ABORT_AFTER and sum(1 for failure in failed if failure["index"] <= ABORT_AFTER) == ABORT_AFTER:
+            raise RuntimeError(f"each of the first {ABORT_AFTER} samples failed; the last: {failed[-1]['error']}")
+
     references: list[str] = []
     hypotheses: list[str] = []
     errors_so_far = words_so_far = 0
@@ -125,7 +162,17 @@ def run_evaluation(
     last_checkpoint = 0
 
     try:
-        for batch in _batches(samples, batch_size):
+        for read in _batches(samples, batch_size):
+            numbered = list(enumerate(read, seen + 1))
+            seen += len(read)
+            for index, sample in numbered:
+                if sample.error is not None:
+                    fail(index, sample, "decode", sample.error)
+                    bar.update(1)
+            indices = [index for index, sample in numbered if sample.error is None]
+            batch = [sample for sample in read if sample.error is None]
+            if not batch:
+                continue
             start = time.perf_counter()
             texts, failures = _transcribe(system, batch)
             elapsed = time.perf_counter() - start
@@ -136,11 +183,11 @@ def run_evaluation(
                 timed_audio += batch_audio
                 timed_wall += elapsed
             per_sample = elapsed / len(batch)
-            for sample, text, failure in zip(batch, texts, failures, strict=True):
+            for index, sample, text, failure in zip(indices, batch, texts, failures, strict=True):
                 counts = score([sample.text], [text])
                 skipped = counts.skipped_empty > 0
                 row = SampleRow(
-                    index=len(rows) + 1,
+                    index=index,
                     id=sample.id,
                     reference=sample.text,
                     hypothesis=text,
@@ -154,8 +201,6 @@ def run_evaluation(
                     speaker=sample.speaker,
                 )
                 rows.append(row)
-                if len(rows) == ABORT_AFTER and all(r.error for r in rows):
-                    raise RuntimeError(f"{system.label} failed on each of the first {ABORT_AFTER} clips: {failure}")
                 references.append(sample.text)
                 hypotheses.append(text)
                 errors_so_far += counts.errors
@@ -164,6 +209,8 @@ def run_evaluation(
                 if show_samples:
                     for line in format_sample(row):
                         emit(line)
+                if failure is not None:
+                    fail(index, sample, "transcribe", failure)
                 bar.update(1)
                 if checkpoint_every and len(rows) % checkpoint_every == 0:
                     for line in format_checkpoint(
@@ -175,6 +222,8 @@ def run_evaluation(
         bar.close()
 
     if not rows:
+        if failed:
+            raise ValueError(f"every sample of {source.describe()} failed; the first: {format_failure(failed[0])}")
         raise ValueError(f"{source.describe()} gave no samples to evaluate")
     corpus = WerResult(**wer_metric.compute(predictions=hypotheses, references=references))
     if last_checkpoint != len(rows):
@@ -209,7 +258,8 @@ def run_evaluation(
         model_version=system.version,
         batch_size=batch_size,
         device=device,
-        failed=sum(1 for row in rows if row.error),
+        dtype=model_dtype(system),
+        failed=failed,
         warmup_excluded=warmup_excluded,
         rows=rows,
     )

@@ -137,11 +137,14 @@ def _revision(model: str, loaded_config) -> str | None:
 class TinyAudioSystem(System):
     kind = "tiny-audio"
 
-    def __init__(self, spec: SystemSpec, device: str | None = None):
+    def __init__(self, spec: SystemSpec, device: str | None = None, dtype: str | None = None):
         super().__init__(spec)
         from transformers import pipeline
 
-        self.pipe = pipeline("automatic-speech-recognition", model=spec.model, trust_remote_code=True, device=device)
+        options = {"dtype": dtype} if dtype else {}  # None: the pipeline's default ("auto", the model's own choice)
+        self.pipe = pipeline(
+            "automatic-speech-recognition", model=spec.model, trust_remote_code=True, device=device, **options
+        )
         self.revision = _revision(spec.model, self.pipe.model.config)
 
     def transcribe(self, clips: list[np.ndarray]) -> list[str]:
@@ -155,11 +158,12 @@ class StockPipelineSystem(System):
     kind = "transformers"
     LONG_FORM_SECONDS = 30.0  # Whisper's window; longer clips are transcribed in 30 s chunks
 
-    def __init__(self, spec: SystemSpec, device: str | None = None):
+    def __init__(self, spec: SystemSpec, device: str | None = None, dtype: str | None = None):
         super().__init__(spec)
         from transformers import pipeline
 
-        self.pipe = pipeline("automatic-speech-recognition", model=spec.model, device=device)
+        options = {"dtype": dtype} if dtype else {}
+        self.pipe = pipeline("automatic-speech-recognition", model=spec.model, device=device, **options)
         self.revision = _revision(spec.model, self.pipe.model.config)
         self.generate_kwargs: dict = {}
 
@@ -178,8 +182,8 @@ class StockPipelineSystem(System):
 class WhisperSystem(StockPipelineSystem):
     kind = "whisper"
 
-    def __init__(self, spec: SystemSpec, device: str | None = None):
-        super().__init__(spec, device)
+    def __init__(self, spec: SystemSpec, device: str | None = None, dtype: str | None = None):
+        super().__init__(spec, device, dtype)
         if getattr(self.pipe.model.generation_config, "is_multilingual", False):
             # A multilingual checkpoint otherwise guesses the language per clip and may translate or switch
             # scripts; the test sets are English, as the Open ASR Leaderboard assumes.
@@ -189,8 +193,8 @@ class WhisperSystem(StockPipelineSystem):
 class PocketsphinxSystem(System):
     kind = "pocketsphinx"
 
-    def __init__(self, spec: SystemSpec, device: str | None = None):
-        super().__init__(spec)
+    def __init__(self, spec: SystemSpec, device: str | None = None, dtype: str | None = None):
+        super().__init__(spec)  # no torch weights: device and dtype do not apply
         try:
             import pocketsphinx
         except ImportError as err:
@@ -222,9 +226,10 @@ _CLASSES: dict[str, type[System]] = {
 }
 
 
-def load_system(model: str | SystemSpec, device: str | None = None) -> System:
-    """Detect (unless given a SystemSpec) and load the system MODEL names."""
+def load_system(model: str | SystemSpec, device: str | None = None, dtype: str | None = None) -> System:
+    """Detect (unless given a SystemSpec) and load the system MODEL names; `dtype` ("float32", "bfloat16") loads
+    its weights in that dtype (default: the model's own choice)."""
     spec = model if isinstance(model, SystemSpec) else detect_system(model)
     if spec.model is not None and not Path(spec.model).expanduser().exists():
         ensure_hub_or_offline(f"needed for model {spec.model}")
-    return _CLASSES[spec.kind](spec, device=device)
+    return _CLASSES[spec.kind](spec, device=device, dtype=dtype)
