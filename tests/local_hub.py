@@ -10,6 +10,10 @@ download them back (`create_repo`, `create_branch`, `upload_folder` / `create_co
         ...                                              # HF_ENDPOINT=hub.url HF_TOKEN=hf_dummy python ...
         hub.commits("user/tiny-audio")                   # what was committed, newest first
 
+Dataset repositories are read-only: `hub.seed_dataset("org/name", folder)` serves what `datasets` streaming asks for
+(dataset info, tree listings, files with byte ranges, datasets 5.x); tests/hub_datasets.py writes the named speech
+datasets in their published schemas.
+
 Every file is stored "regular" (inline, base64 in the commit), never LFS/Xet: `preupload` says so for every file.
 Blob ids are git blob SHA-1s, as on the Hub, so clients can compare local files with remote ones.
 
@@ -34,12 +38,20 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 USER = "user"  # the account the token belongs to (whoami); repos created without a namespace go here
 ORGS = ("test-org",)
+DATASET_OWNER_PREFIX = "datasets."
 PIPELINE_TAG = re.compile(r"^pipeline_tag:\s*(\S+)\s*$", re.MULTILINE)  # read from README.md front matter
 
 
 def git_blob_id(content: bytes) -> str:
     """The git blob SHA-1 of `content`: what the Hub reports as a regular file's `oid`."""
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def dataset_key(repo_id: str) -> str:
+    """Where a dataset repository is stored: beside the model repositories, under an owner no Hub name can take
+    ("datasets.<owner>"), so a dataset and a model may share an id as on the Hub."""
+    owner, _, name = repo_id.partition("/")
+    return f"{DATASET_OWNER_PREFIX}{owner}/{name}"
 
 
 class HubError(Exception):
@@ -123,6 +135,11 @@ class LocalHub:
             if not self._repo_file(repo_id).exists():
                 self.create_repo(repo_id, private=private)
             return self.commit(repo_id, "main", f"Upload {folder.name}", added=files)
+
+    def seed_dataset(self, repo_id: str, folder: str | Path, private: bool = False) -> str:
+        """Create the dataset repository `repo_id` holding every file under `folder` (README.md with its `configs`
+        YAML, parquet shards), as one commit; served under /api/datasets/ and /datasets/ for `datasets` streaming."""
+        return self.seed(dataset_key(repo_id), folder, private=private)
 
     def commits(self, repo_id: str, revision: str = "main") -> list[dict]:
         """The commits reachable from `revision`, newest first: {id, title, files: {path: oid}}."""
@@ -333,6 +350,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._api_model(method, repo_id, rest, body)
         if len(segments) >= 5 and segments[2] == "resolve" and method in ("GET", "HEAD"):
             return self._resolve("/".join(segments[:2]), segments[3], "/".join(segments[4:]))
+        if len(segments) >= 4 and segments[:2] == ["api", "datasets"]:
+            return self._api_dataset(method, "/".join(segments[2:4]), segments[4:], body)
+        if len(segments) >= 6 and segments[0] == "datasets" and segments[3] == "resolve" and method in ("GET", "HEAD"):
+            return self._resolve_range(dataset_key("/".join(segments[1:3])), segments[4], "/".join(segments[5:]))
         raise HubError(404, f"LocalHub does not serve {method} /{'/'.join(segments)}")
 
     def _create_repo(self, payload: dict) -> None:
@@ -449,3 +470,37 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"ETag": f'"{files[path]}"', "X-Repo-Commit": sha, "Accept-Ranges": "none"}
         kind = "application/json" if path.endswith(".json") else "application/octet-stream"
         self._send(200, content, headers, kind)
+
+    # -- dataset repositories (read-only: what `datasets` streaming asks, datasets 5.x / huggingface_hub 2.x) ------
+
+    def _api_dataset(self, method: str, repo_id: str, rest: list[str], body: bytes) -> None:
+        key = dataset_key(repo_id)
+        if method == "GET" and (not rest or rest[0] == "revision"):
+            self._readable(key)
+            sha, files, repo = self.hub.snapshot(key, rest[1] if len(rest) > 1 else "main")
+            siblings = [
+                {"rfilename": path, "size": len(self.hub.blob(key, oid))} for path, oid in sorted(files.items())
+            ]
+            info = {"id": repo_id, "sha": sha, "private": repo["private"], "tags": [], "siblings": siblings}
+            return self._send_json(info)
+        if method == "GET" and rest[:1] == ["tree"] and len(rest) >= 2:
+            return self._tree(key, rest[1], "/".join(rest[2:]).strip("/"))
+        raise HubError(404, f"LocalHub does not serve {method} /api/datasets/{repo_id}/{'/'.join(rest)}")
+
+    def _resolve_range(self, repo_id: str, revision: str, path: str) -> None:
+        """A file, or the byte range a `Range: bytes=a-b` header asks for (206), as datasets' parquet reader asks."""
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+        if match is None:
+            return self._resolve(repo_id, revision, path)
+        self._readable(repo_id)
+        sha, files, _ = self.hub.snapshot(repo_id, revision)
+        if path not in files:
+            raise HubError(404, f"Entry {path} not found at {revision}", "EntryNotFound")
+        content = self.hub.blob(repo_id, files[path])
+        first = int(match.group(1))
+        last = min(int(match.group(2)) if match.group(2) else len(content) - 1, len(content) - 1)
+        if first >= len(content):
+            raise HubError(416, f"Range {first}- is past the end of {path} ({len(content)} bytes)")
+        headers = {"ETag": f'"{files[path]}"', "X-Repo-Commit": sha, "Accept-Ranges": "bytes"}
+        headers["Content-Range"] = f"bytes {first}-{last}/{len(content)}"
+        self._send(206, content[first : last + 1], headers, "application/octet-stream")

@@ -194,6 +194,8 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         position_ids = None
         if attention_mask is not None:  # left padding: count positions from each row's first real token
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        if labels is not None:  # a loss pass needs no KV cache; FSDP's activation checkpointing would fill it twice
+            kwargs.setdefault("use_cache", False)
         if labels is not None and "logits_to_keep" in inspect.signature(type(self.decoder).forward).parameters:
             # Prompt and audio are most of a sequence and predict no label, yet the vocabulary projection (and its
             # float32 softmax in the loss) is the decoder's widest layer: keep only the positions some row needs

@@ -94,7 +94,7 @@ class ASRProcessor(ProcessorMixin):
         batch.update(self._pad_text(sequences, label_sequences))
         return BatchFeature(batch, tensor_type=return_tensors)
 
-    def _clip_features(self, clip: Any, sampling_rate: int, check: bool) -> np.ndarray:
+    def _clip_features(self, clip: Any, sampling_rate: int, check: bool = True) -> np.ndarray:
         waveform = load_audio(clip, array_sampling_rate=sampling_rate, check=check)
         if self.is_whisper and waveform.shape[0] > WHISPER_MAX_SECONDS * SAMPLING_RATE:
             raise ValueError(

@@ -1,14 +1,34 @@
-"""`tiny-audio train --config configs/default.yaml [section.key=value ...]` (also `python train.py ...`)."""
+"""`tiny-audio train --config configs/default.yaml [section.key=value ...]` (also `python train.py ...`).
+
+`--check` trains nothing: it builds the recipe's full-size model without weights and reports parameters, LoRA
+targets, the GPU memory the recipe needs and its data sources (`tiny_audio.training.check`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="configs/default.yaml", help="recipe YAML (default: configs/default.yaml)")
     parser.add_argument("overrides", nargs="*", help="section.key=value, e.g. training.max_steps=100")
+    check = parser.add_argument_group("checking a recipe before renting GPUs")
+    check.add_argument(
+        "--check",
+        action="store_true",
+        help="train nothing: build the full-size model without weights and report parameters, LoRA targets, "
+        "peak GPU memory and data sources; exit 1 if the recipe would not run",
+    )
+    check.add_argument("--gpu-memory-gb", type=float, default=80.0, help="memory of one GPU in GiB (default: 80)")
+    check.add_argument("--gpus", type=int, default=8, help="GPUs for the DDP and FSDP estimates (default: 8)")
+    check.add_argument(
+        "--launcher",
+        choices=("single", "ddp", "fsdp"),
+        default="single",
+        help="the setup whose estimate must fit (default: single, i.e. `python train.py`)",
+    )
 
 
 def register(subparsers) -> None:
@@ -19,10 +39,23 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .recipe import load_recipe
-    from .trainer import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    model_dir = train(load_recipe(args.config, args.overrides))
+    recipe = load_recipe(args.config, args.overrides)
+    if args.check:
+        from .check import CheckFailed, run_check
+
+        if args.gpus < 1 or args.gpu_memory_gb <= 0:
+            raise ValueError(f"--gpus ({args.gpus}) and --gpu-memory-gb ({args.gpu_memory_gb}) must be positive.")
+        try:
+            print(run_check(recipe, args.gpu_memory_gb, args.gpus, args.launcher))
+        except CheckFailed as failure:
+            print(failure, file=sys.stderr)
+            return 1
+        return 0
+    from .trainer import train
+
+    model_dir = train(recipe)
     if (model_dir / "training_summary.json").is_file():
         print(f"saved model: {model_dir}")
     return 0

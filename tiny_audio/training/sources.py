@@ -21,19 +21,45 @@ import datasets
 
 logger = logging.getLogger(__name__)
 
-# The usual English training sets, streamed from the Hub (ids, configs and text columns as published there).
+# The usual English training sets, streamed from the Hub (ids, configs and columns as published there; their schemas
+# are in tiny_audio.training.check.HUB_DATASETS). `text_transform` names a TEXT_TRANSFORMS entry for the transcripts.
 HUB_SOURCES: dict[str, dict[str, str]] = {
-    "loquacious": {"path": "speechbrain/LoquaciousSet", "name": "small", "split": "train", "text_column": "text"},
+    "loquacious": {
+        "path": "speechbrain/LoquaciousSet",
+        "name": "small",
+        "split": "train",
+        "text_column": "text",
+        "audio_column": "wav",
+    },
     "librispeech": {"path": "openslr/librispeech_asr", "name": "clean", "split": "train.100", "text_column": "text"},
     "peoples_speech": {"path": "MLCommons/peoples_speech", "name": "clean", "split": "train", "text_column": "text"},
-    "gigaspeech": {"path": "speechcolab/gigaspeech", "name": "xs", "split": "train", "text_column": "text"},
-    "common_voice": {
-        "path": "mozilla-foundation/common_voice_17_0",
-        "name": "en",
+    "gigaspeech": {
+        "path": "speechcolab/gigaspeech",
+        "name": "xs",
         "split": "train",
-        "text_column": "sentence",
+        "text_column": "text",
+        "text_transform": "gigaspeech",
     },
+    # mozilla-foundation/common_voice_17_0 is a loading script, which datasets 4+ no longer runs; this ungated copy
+    # has the same splits and columns (as in tiny_audio.evaluation.datasets).
+    "common_voice": {"path": "fixie-ai/common_voice_17_0", "name": "en", "split": "train", "text_column": "sentence"},
 }
+GIGASPEECH_PUNCTUATION = {"<COMMA>": ",", "<PERIOD>": ".", "<QUESTIONMARK>": "?", "<EXCLAMATIONPOINT>": "!"}
+GIGASPEECH_GARBAGE = ("<SIL>", "<MUSIC>", "<NOISE>", "<OTHER>")
+
+
+def gigaspeech_text(text: str) -> str:
+    """GigaSpeech spells punctuation as tags ("HELLO <COMMA> WORLD <PERIOD>") and marks segments without speech with
+    garbage tags, which its authors say to leave out of training: tags become punctuation, a garbage segment becomes
+    empty (and `filter_examples` drops it)."""
+    if any(tag in text for tag in GIGASPEECH_GARBAGE):
+        return ""
+    for tag, mark in GIGASPEECH_PUNCTUATION.items():
+        text = text.replace(" " + tag, mark).replace(tag, mark)
+    return text
+
+
+TEXT_TRANSFORMS = {"gigaspeech": gigaspeech_text}
 SOURCE_KINDS = ("corpus", "hub", "audiofolder", "parquet")
 AUDIO = datasets.Audio(sampling_rate=16_000, decode=False)
 # Rows are built with a plain struct and then cast: encoding through `Audio` itself needs torchcodec (datasets 5.x).
@@ -57,7 +83,15 @@ def load_source(spec: dict[str, Any], default_split: str = "train") -> datasets.
                 raise ValueError(f"Unknown Hub source {hub!r}; known: {sorted(HUB_SOURCES)} (or give a dict).")
             hub = HUB_SOURCES[hub]
         text_column, audio_column = hub.get("text_column", text_column), hub.get("audio_column", audio_column)
+        if hub.get("text_transform") not in (None, *TEXT_TRANSFORMS):
+            raise ValueError(f"Unknown text_transform {hub['text_transform']!r}; known: {sorted(TEXT_TRANSFORMS)}.")
         dataset = datasets.load_dataset(hub["path"], hub.get("name"), split=hub.get("split", split), streaming=True)
+        if hub.get("text_transform"):
+            transform = TEXT_TRANSFORMS[hub["text_transform"]]
+            dataset = _standardise(dataset, audio_column, text_column, spec)
+            return dataset.map(
+                lambda text: {"text": transform(text)}, input_columns=["text"], features=dataset.features
+            )
     elif kind == "audiofolder":
         dataset = datasets.load_dataset("audiofolder", data_dir=spec["audiofolder"], split=split, drop_labels=True)
     else:
@@ -70,7 +104,11 @@ def _standardise(dataset, audio_column: str, text_column: str, spec: dict):
     for needed in (audio_column, text_column):
         if columns and needed not in columns:
             raise ValueError(f"Source {spec} has no column {needed!r}; its columns are {columns}.")
-    dataset = dataset.cast_column(audio_column, AUDIO)
+    # A streamed source keeps its audio a plain {bytes, path} struct: once a streamed column is renamed, each row is
+    # re-encoded through the features, and encoding `Audio` needs torchcodec (datasets 5.2): LoquaciousSet's `wav`
+    # and Common Voice's `sentence` failed so.
+    streamed = isinstance(dataset, datasets.IterableDataset)
+    dataset = dataset.cast_column(audio_column, AUDIO_STRUCT if streamed else AUDIO)
     keep = [audio_column, text_column] + (["duration"] if "duration" in columns else [])
     dataset = dataset.select_columns(keep)
     renames = {old: new for old, new in ((audio_column, "audio"), (text_column, "text")) if old != new}
@@ -117,6 +155,11 @@ def _common_columns(parts: list) -> list:
     return [part.remove_columns("duration") if "duration" in (part.column_names or []) else part for part in parts]
 
 
+def _streamed(dataset):
+    dataset = dataset if isinstance(dataset, datasets.IterableDataset) else dataset.to_iterable_dataset()
+    return dataset.cast_column("audio", AUDIO_STRUCT)
+
+
 def build_training_mix(data: dict[str, Any], seed: int):
     """The weighted mix of `data.train` sources, filtered, plus the non-speech share."""
     specs = data.get("train") or []
@@ -127,8 +170,8 @@ def build_training_mix(data: dict[str, Any], seed: int):
     parts = _common_columns(parts)
     weights = [float(spec.get("weight", 1.0)) for spec in specs]
     streaming = any(isinstance(part, datasets.IterableDataset) for part in parts)
-    if streaming:
-        parts = [p if isinstance(p, datasets.IterableDataset) else p.to_iterable_dataset() for p in parts]
+    if streaming:  # one audio type for every part: the plain struct of streamed sources (see _standardise)
+        parts = [_streamed(part) for part in parts]
     if len(parts) == 1:
         mix = parts[0]
     else:
@@ -138,7 +181,7 @@ def build_training_mix(data: dict[str, Any], seed: int):
     if not 0 <= share < 1:
         raise ValueError(f"data.nonspeech_fraction must be in [0, 1), got {share}.")
     if share > 0 and streaming:  # endless streams: a fixed pool of clips, drawn with probability `share`
-        pool = nonspeech_dataset(int(data.get("nonspeech_pool", 2000)), seed).to_iterable_dataset()
+        pool = _streamed(nonspeech_dataset(int(data.get("nonspeech_pool", 2000)), seed))
         mix = datasets.interleave_datasets(
             _common_columns([mix, pool]), [1 - share, share], seed=seed, stopping_strategy="all_exhausted"
         )

@@ -157,7 +157,12 @@ def build_model(model_section: dict[str, Any], backbone_dtype: str | None = None
             "Set training.backbone_dtype=float32 on this machine.",
             backbone_dtype,
         )
-    return ASRModel(config, dtype=dtype), processor
+    model = ASRModel(config, dtype=dtype)
+    # peft makes LoRA weights in the backbone's dtype; trained weights stay float32 (Adam's steps vanish in bf16). Only
+    # here: a saved model decodes with its LoRA in the backbones' dtype, as it was trained until this cast existed.
+    for parameter in (p for p in model.parameters() if p.requires_grad):
+        parameter.data = parameter.data.float()
+    return model, processor
 
 
 def warm_start(model: ASRModel, saved_model: str | Path, ignore_mismatched_sizes: bool = False) -> None:

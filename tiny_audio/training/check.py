@@ -1,0 +1,537 @@
+"""`tiny-audio train --config RECIPE --check`: what a recipe builds and needs, before anyone rents a GPU.
+
+Builds the recipe's full-size model without weights (PyTorch's meta device: shapes only, no memory; LoRA injected as
+in training, from the backbones' configs alone) and reports, downloading nothing:
+
+1. parameters per part (encoder, projector, decoder) and in total: total, trainable, frozen, % trainable;
+2. that every LoRA target names a Linear layer of the real architecture (else it fails, listing the names there are);
+3. peak GPU memory per device for the recipe's batch on one GPU, under DDP and under FSDP, with and without
+   activation checkpointing (MEMORY_FORMULA), and whether it fits in `--gpu-memory-gb`;
+4. what the chosen launcher needs besides (DDP: unused parameters; FSDP: layer classes to shard, checkpointing);
+5. the data section: sources against the named Hub datasets' configs, splits and columns (HUB_DATASETS), weights
+   and filters.
+
+Backbone configs come from the Hub (or a local path) when reachable, otherwise from the configs shipped in
+`backbone_configs/` (sources in its README.md); the report says which it used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..backbone_loading import inline_config
+from ..configuration_asr import ASRConfig, audio_layout, count_encoder_frames
+from ..processing_asr import WHISPER_MAX_SECONDS
+from .sources import HUB_SOURCES, SOURCE_KINDS
+
+logger = logging.getLogger(__name__)
+
+SHIPPED_CONFIGS = Path(__file__).with_name("backbone_configs")
+SAMPLING_RATE = 16_000
+MEL_FRAMES_PER_SECOND = 100  # Whisper's feature extractor: 10 ms hop
+PROMPT_TOKENS = 64  # chat template + instruction around the audio; SmolLM3's template adds a ~40-token system block
+TOKENS_PER_WORD = 1.5  # BPE tokens per English word for 50k-150k vocabularies, rounded up: transcripts stay below it
+CUDA_OVERHEAD_GIB = 1.0  # CUDA context, cuBLAS and attention workspaces
+GIB = 2**30
+LAUNCHERS = ("single", "ddp", "fsdp")
+
+MEMORY_FORMULA = """\
+peak per device = static + kept encoder activations + max(encoder pass, decoder activations + logits) + 1 GiB CUDA
+  static       P_frozen x b + P_trained x 16 (float32 weights 4 + gradients 4 + Adam moments 8);
+               DDP adds P_trained x 4 (gradient buckets); FSDP divides static by the GPUs and adds the largest
+               layer gathered twice (current + prefetched)
+  activations  per layer: S x B x (18 h + 4 i) bytes for a GELU MLP, (18 h + 6 i) for a gated (SwiGLU) MLP, x b/2
+               (Korthikanti et al. 2022, arXiv:2205.05198, with memory-efficient attention: no S^2 term; an upper
+               bound, frozen projections save less), over the layers gradients flow through (a frozen encoder
+               runs without gradients and keeps none); with activation checkpointing S x B x h x b per layer (its
+               input) + one layer recomputed
+  encoder pass the front end's first convolution (output + norm) or one layer, whichever is larger
+  logits       B x T x V x 10 bytes (bf16 logits, their float32 copy for the loss, its gradient): only the T
+               transcript positions are computed (`logits_to_keep`)
+  B batch per device, S positions (encoder frames; decoder tokens = audio tokens + prompt + transcript), h hidden
+  size, i MLP width, V vocabulary, b bytes per backbone element (2 for bf16); every clip data.max_seconds long"""
+
+# The named Hub datasets as published (dataset cards and viewers, 2025): config -> splits, and columns. `gated`:
+# accept the terms on the dataset's page and set HF_TOKEN before streaming. tests/hub_datasets.py serves them.
+HUB_DATASETS: dict[str, dict[str, Any]] = {
+    "speechbrain/LoquaciousSet": {
+        "configs": {name: ("train", "dev", "test") for name in ("small", "medium", "large", "clean")},
+        "columns": {"ID": "string", "duration": "float32", "wav": "audio", "spk_id": "string", "sex": "string"}
+        | {"text": "string"},
+        "gated": False,
+    },
+    "openslr/librispeech_asr": {
+        "configs": {
+            "clean": ("train.100", "train.360", "validation", "test"),
+            "other": ("train.500", "validation", "test"),
+            "all": ("train.clean.100", "train.clean.360", "train.other.500", "validation.clean", "validation.other")
+            + ("test.clean", "test.other"),
+        },
+        "columns": {"file": "string", "audio": "audio", "text": "string", "speaker_id": "int64", "chapter_id": "int64"}
+        | {"id": "string"},
+        "gated": False,
+    },
+    "MLCommons/peoples_speech": {
+        "configs": {name: ("train",) for name in ("clean", "clean_sa", "dirty", "dirty_sa", "microset")}
+        | {"validation": ("validation",), "test": ("test",)},
+        "columns": {"id": "string", "audio": "audio", "duration_ms": "int32", "text": "string"},
+        "gated": False,
+    },
+    "speechcolab/gigaspeech": {
+        "configs": {name: ("train", "validation", "test") for name in ("xs", "s", "m", "l", "xl")}
+        | {"dev": ("validation",), "test": ("test",)},
+        "columns": {"segment_id": "string", "speaker": "string", "text": "string", "audio": "audio"}
+        | {"begin_time": "float32", "end_time": "float32", "audio_id": "string", "title": "string", "url": "string"}
+        | {"source": "int64", "category": "int64", "original_full_path": "string"},
+        "gated": True,
+    },
+    "fixie-ai/common_voice_17_0": {
+        "configs": {"en": ("train", "validation", "test")},
+        "columns": {"client_id": "string", "path": "string", "audio": "audio", "sentence": "string"}
+        | {"up_votes": "int64", "down_votes": "int64", "age": "string", "gender": "string", "accent": "string"}
+        | {"locale": "string", "segment": "string", "variant": "string"},
+        "gated": False,
+    },
+}
+
+
+class CheckFailed(Exception):
+    """The recipe would not run as written; the message holds the report and says what to change."""
+
+
+# -- backbones -------------------------------------------------------------------------------------------------
+
+
+def shipped_config_path(name_or_path: str) -> Path:
+    return SHIPPED_CONFIGS / f"{name_or_path.replace('/', '--')}.json"
+
+
+def backbone_config(name_or_path: str) -> tuple[dict[str, Any], str]:
+    """A backbone's config (a dict, as ASRConfig stores one inline) and where it came from: the Hub or a local path
+    when reachable, else the config shipped in `backbone_configs/`."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(name_or_path)
+        return inline_config(config), "local path" if Path(name_or_path).exists() else "Hugging Face Hub"
+    except (OSError, ValueError) as error:
+        shipped = shipped_config_path(name_or_path)
+        if not shipped.is_file():
+            available = sorted(path.stem.replace("--", "/") for path in SHIPPED_CONFIGS.glob("*.json"))
+            raise CheckFailed(
+                f"Cannot read the config of {name_or_path!r} ({type(error).__name__}) and none is shipped; shipped: "
+                f"{available}. Run the check where the Hub is reachable, or add {shipped.name} to {SHIPPED_CONFIGS}."
+            ) from error
+        logger.info("config of %s not reachable (%s): using %s", name_or_path, type(error).__name__, shipped)
+        return inline_config(AutoConfig.for_model(**json.loads(shipped.read_text()))), f"shipped {shipped.name}"
+
+
+def linear_names(module: nn.Module) -> list[str]:
+    """The distinct last names of the Linear layers in `module` (what LoRA `target_modules` name)."""
+    return sorted({name.rsplit(".", 1)[-1] for name, child in module.named_modules() if isinstance(child, nn.Linear)})
+
+
+def check_lora_targets(part: str, backbone: nn.Module, lora: dict | None) -> None:
+    """Every target must name a Linear layer, matched as peft matches: the full name or its last dotted parts."""
+    if lora is None:
+        return
+    names = [name for name, child in backbone.named_modules() if isinstance(child, nn.Linear)]
+    for target in lora["target_modules"]:
+        if not any(name == target or name.endswith("." + target) for name in names):
+            raise CheckFailed(
+                f"model.{part}_lora.target_modules names {target!r}, which is not a Linear layer of the "
+                f"{type(backbone).__name__} {part}; its Linear layers are named {linear_names(backbone)}."
+            )
+
+
+def build_empty_model(model_section: dict[str, Any], backbone_dtype: str | None) -> tuple[nn.Module, dict[str, str]]:
+    """The recipe's ASRModel on the meta device (no weights), and where each backbone config came from."""
+    from transformers import AutoModel, AutoModelForCausalLM
+
+    from ..modeling_asr import ASRModel
+
+    class EmptyASRModel(ASRModel):
+        def init_weights(self) -> None:  # sets the projector from the embeddings' values, which meta tensors lack
+            pass
+
+    section, origins, configs = dict(model_section), {}, {}
+    for part in ("encoder", "decoder"):
+        if section.get(f"{part}_config") is not None:
+            configs[part], origins[part] = section[f"{part}_config"], "the recipe (inline)"
+        elif not section.get(f"{part}_name_or_path"):
+            raise CheckFailed(f"model.{part}_name_or_path is missing: a Hub id or a local path.")
+        else:
+            configs[part], origins[part] = backbone_config(section[f"{part}_name_or_path"])
+    # The placeholder id may lie past the vocabulary: it is never looked up (ASRModel.embed_inputs).
+    config = ASRConfig(
+        **{**section, "encoder_config": configs["encoder"], "decoder_config": configs["decoder"]},
+        audio_token_id=configs["decoder"]["vocab_size"],
+    )
+    with torch.device("meta"):
+        encoder = AutoModel.from_config(config.resolved_encoder_config())
+        check_lora_targets(
+            "encoder", encoder.get_encoder() if hasattr(encoder, "get_encoder") else encoder, config.encoder_lora
+        )
+        check_lora_targets(
+            "decoder", AutoModelForCausalLM.from_config(config.resolved_decoder_config()), config.decoder_lora
+        )
+        del encoder
+        model = EmptyASRModel(config, dtype=getattr(torch, backbone_dtype) if backbone_dtype else torch.float32)
+    return model, origins
+
+
+# -- parameters ------------------------------------------------------------------------------------------------
+
+
+def parameter_table(model: nn.Module) -> list[dict[str, Any]]:
+    """Rows {part, total, trainable, frozen} for the encoder, projector, decoder and their total."""
+    rows = []
+    for part in ("encoder", "projector", "decoder"):
+        parameters = list(getattr(model, part).parameters())
+        total = sum(p.numel() for p in parameters)
+        trainable = sum(p.numel() for p in parameters if p.requires_grad)
+        rows.append({"part": part, "total": total, "trainable": trainable, "frozen": total - trainable})
+    rows.append({"part": "total", **{key: sum(row[key] for row in rows) for key in ("total", "trainable", "frozen")}})
+    return rows
+
+
+def format_parameter_table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
+    width = max(len(labels.get(row["part"], row["part"])) for row in rows)
+    lines = [
+        f"| {'part':<{width}} | {'total':>13} | {'trainable':>11} | {'frozen':>13} | % trainable |",
+        f"|{'-' * (width + 2)}|{'-' * 14}:|{'-' * 12}:|{'-' * 14}:|{'-' * 12}:|",
+    ]
+    for row in rows:
+        share = 100 * row["trainable"] / row["total"] if row["total"] else 0.0
+        label = labels.get(row["part"], row["part"])
+        lines.append(
+            f"| {label:<{width}} | {row['total']:>13,} | {row['trainable']:>11,} | {row['frozen']:>13,} | "
+            f"{share:>10.2f}% |"
+        )
+    return "\n".join(lines)
+
+
+# -- memory ----------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Shapes:
+    """The longest training batch the recipe allows: every clip `seconds` long, every transcript `max_words` long."""
+
+    batch: int
+    seconds: float
+    encoder_input: int  # samples (HuBERT, wav2vec2) or mel frames (Whisper)
+    encoder_frames: int
+    audio_tokens: int
+    prompt_tokens: int
+    transcript_tokens: int
+
+    @property
+    def decoder_tokens(self) -> int:
+        return self.audio_tokens + self.prompt_tokens + self.transcript_tokens
+
+
+def sequence_shapes(model: nn.Module, recipe: dict[str, Any]) -> Shapes:
+    """Audio seconds -> encoder input -> encoder frames -> audio tokens, plus prompt and longest transcript."""
+    data, training = recipe["data"], recipe["training"]
+    seconds = float(data.get("max_seconds", 30.0))
+    per_second = MEL_FRAMES_PER_SECOND if model.encoder.config.model_type == "whisper" else SAMPLING_RATE
+    encoder_input = round(seconds * per_second)
+    layout = audio_layout(model.encoder.config, model.config.projector_stack)
+    frames = int(count_encoder_frames(encoder_input, layout))
+    return Shapes(
+        batch=int(training.get("per_device_train_batch_size", 8)),
+        seconds=seconds,
+        encoder_input=encoder_input,
+        encoder_frames=frames,
+        audio_tokens=math.ceil(frames / layout["stack"]),
+        prompt_tokens=PROMPT_TOKENS,
+        transcript_tokens=math.ceil(int(data.get("max_words", 200)) * TOKENS_PER_WORD) + 1,  # + end of turn
+    )
+
+
+def layer_stack(backbone: nn.Module) -> nn.ModuleList:
+    """The backbone's stack of transformer layers: its ModuleList named `layers` (HuBERT's convolutions are in
+    `conv_layers`)."""
+    for name, module in backbone.named_modules():
+        if name.rsplit(".", 1)[-1] == "layers" and isinstance(module, nn.ModuleList):
+            return module
+    raise ValueError(f"{type(backbone).__name__} has no ModuleList named 'layers'.")
+
+
+def _layer_activation_bytes(positions: int, hidden: int, width: int, gated: bool, element_bytes: int) -> float:
+    """One layer's saved activations in training (MEMORY_FORMULA)."""
+    return positions * (18 * hidden + (6 if gated else 4) * width) * element_bytes / 2
+
+
+def estimate_memory(model: nn.Module, shapes: Shapes, gpus: int) -> dict[str, Any]:
+    """Peak bytes per device, {"peaks": {setup: {"checkpointing" | "no checkpointing": bytes}}, "parts": {...}}."""
+    encoder, decoder = model.encoder, model.decoder
+    element_bytes = next(p for p in decoder.parameters() if not p.requires_grad).element_size()
+    frozen = sum(p.numel() * p.element_size() for p in model.parameters() if not p.requires_grad)
+    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    batch, is_whisper = shapes.batch, encoder.config.model_type == "whisper"
+
+    encoder_hidden = encoder.config.d_model if is_whisper else encoder.config.hidden_size
+    encoder_width = encoder.config.encoder_ffn_dim if is_whisper else encoder.config.intermediate_size
+    encoder_positions = batch * shapes.encoder_frames
+    encoder_layer = _layer_activation_bytes(encoder_positions, encoder_hidden, encoder_width, False, element_bytes)
+    gated = any(name.endswith("gate_proj") for name, _ in decoder.named_modules())
+    decoder_positions = batch * shapes.decoder_tokens
+    decoder_hidden, decoder_width = decoder.config.hidden_size, decoder.config.intermediate_size
+    decoder_layer = _layer_activation_bytes(decoder_positions, decoder_hidden, decoder_width, gated, element_bytes)
+    encoder_trains = any(p.requires_grad for p in encoder.parameters())
+    if is_whisper:  # conv1 over the mel frames, then GELU
+        front_end = 2 * batch * encoder_hidden * shapes.encoder_input * element_bytes
+    else:  # the first convolution over the samples, then its layer norm
+        first = (shapes.encoder_input - encoder.config.conv_kernel[0]) // encoder.config.conv_stride[0] + 1
+        front_end = 2 * batch * encoder.config.conv_dim[0] * first * element_bytes
+    encoder_pass = max(front_end, encoder_layer)
+    logits = batch * shapes.transcript_tokens * decoder.config.vocab_size * 10
+
+    def activations(checkpointing: bool) -> tuple[float, float]:
+        """(encoder activations kept until the backward pass, decoder activations)."""
+        encoder_layers, decoder_layers = len(layer_stack(encoder)), len(layer_stack(decoder))
+        if checkpointing:
+            kept = encoder_layers * encoder_positions * encoder_hidden * element_bytes + encoder_layer
+            return kept if encoder_trains else 0.0, (
+                decoder_layers * decoder_positions * decoder_hidden * element_bytes + decoder_layer
+            )
+        return encoder_layers * encoder_layer if encoder_trains else 0.0, decoder_layers * decoder_layer
+
+    largest_layer = max(
+        sum(p.numel() * p.element_size() for p in layer.parameters())
+        for backbone in (encoder, decoder)
+        for layer in layer_stack(backbone)
+    )
+    static = {
+        "one GPU": frozen + 16 * trained,
+        f"DDP, {gpus} GPUs": frozen + 20 * trained,
+        f"FSDP, {gpus} GPUs": (frozen + 16 * trained) / gpus + 2 * largest_layer,
+    }
+    peaks = {}
+    for setup, static_bytes in static.items():
+        peaks[setup] = {}
+        for checkpointing in (True, False):
+            kept, decoder_activations = activations(checkpointing)
+            peak = static_bytes + kept + max(encoder_pass, decoder_activations + logits) + CUDA_OVERHEAD_GIB * GIB
+            peaks[setup]["checkpointing" if checkpointing else "no checkpointing"] = peak
+    parts = {
+        "frozen weights": frozen,
+        "trained weights + gradients + Adam": 16 * trained,
+        "encoder activations": activations(False)[0],
+        "encoder activations checkpointed": activations(True)[0],
+        "decoder activations": activations(False)[1],
+        "decoder activations checkpointed": activations(True)[1],
+        "logits": logits,
+        "encoder pass": encoder_pass,
+    }
+    return {"peaks": peaks, "parts": parts}
+
+
+def format_memory(memory: dict[str, Any], gpu_memory_gb: float, checkpointing: bool) -> str:
+    used = "checkpointing" if checkpointing else "no checkpointing"
+    lines = [
+        f"| {'setup':<13} | with activation checkpointing | {'without':>9} | fits {gpu_memory_gb:g} GiB |",
+        f"|{'-' * 15}|{'-' * 30}:|{'-' * 10}:|{'-' * 13}|",
+    ]
+    for setup, peak in memory["peaks"].items():
+        fits = "yes" if peak[used] <= gpu_memory_gb * GIB else "no"
+        lines.append(
+            f"| {setup:<13} | {peak['checkpointing'] / GIB:>25.1f} GiB | {peak['no checkpointing'] / GIB:>5.1f} GiB "
+            f"| {fits:<11} |"
+        )
+    parts = ", ".join(f"{name} {size / GIB:.1f}" for name, size in memory["parts"].items())
+    return (
+        "\n".join(lines)
+        + f"\nparts (GiB): {parts}\n'fits' is with activation checkpointing {'on' if checkpointing else 'off'}, "
+        "as the recipe (or, under FSDP, configs/accelerate/fsdp.yaml) sets it"
+    )
+
+
+# -- launchers -------------------------------------------------------------------------------------------------
+
+
+def launcher_notes(model: nn.Module, training: dict[str, Any], launcher: str) -> tuple[list[str], list[str]]:
+    """(notes, problems) for running the recipe under DDP or FSDP (accelerate 1.16, transformers 5.25)."""
+    notes, problems = [], []
+    checkpointing = bool(training.get("activation_checkpointing", training.get("gradient_checkpointing", False)))
+    # LayerDrop skips random encoder layers per process; with activation checkpointing the Trainer builds DDP with
+    # find_unused_parameters=False, so a skipped layer's LoRA weights hang the gradient all-reduce.
+    layerdrop = getattr(model.encoder.config, "layerdrop", 0.0) or getattr(model.encoder.config, "encoder_layerdrop", 0)
+    encoder_trains = any(p.requires_grad for p in model.encoder.parameters())
+    if encoder_trains and layerdrop and checkpointing and not training.get("ddp_find_unused_parameters"):
+        message = (
+            f"DDP: the encoder drops layers in training (layerdrop {layerdrop}) and has LoRA weights: set "
+            "training.ddp_find_unused_parameters=true, or processes wait forever on the skipped layers' gradients"
+        )
+        (problems if launcher == "ddp" else notes).append(message)
+    if training.get("ctc_only_steps") and checkpointing and not training.get("ddp_find_unused_parameters"):
+        message = (
+            "DDP: the CTC-only steps leave the decoder unused: set training.ddp_find_unused_parameters=true, or "
+            "processes wait forever on its LoRA gradients"
+        )
+        (problems if launcher == "ddp" else notes).append(message)
+    # accelerate's TRANSFORMER_BASED_WRAP shards (and checkpoints) the classes in `_no_split_modules`.
+    classes = [type(layer_stack(backbone)[0]).__name__ for backbone in (model.encoder, model.decoder)]
+    unwrapped = [name for name in classes if name not in (model._no_split_modules or ())]
+    if unwrapped:
+        # A note, not a failure: the launch command can name the classes, and this check cannot see it.
+        notes.append(
+            f"FSDP: {', '.join(unwrapped)} is missing from the model's _no_split_modules, so TRANSFORMER_BASED_WRAP "
+            "would neither shard nor checkpoint those layers (the estimate assumes they are); launch with "
+            f"--fsdp_transformer_layer_cls_to_wrap {','.join(classes)}"
+        )
+    if launcher == "fsdp" and checkpointing:
+        problems.append(
+            "FSDP: configs/accelerate/fsdp.yaml checkpoints activations itself and transformers refuses both: set "
+            "training.activation_checkpointing=false"
+        )
+    return notes, problems
+
+
+# -- data ------------------------------------------------------------------------------------------------------
+
+
+def check_source(spec: Any, default_split: str, encoder_type: str) -> tuple[str, list[str]]:
+    """(a one-line description, problems) for one data source, checked against HUB_DATASETS for Hub sources."""
+    if not isinstance(spec, dict):
+        return repr(spec), [f"a data source is a mapping naming one of {list(SOURCE_KINDS)}, not {spec!r}"]
+    kinds = [kind for kind in SOURCE_KINDS if kind in spec]
+    if len(kinds) != 1:
+        return repr(spec), [f"a data source names exactly one of {list(SOURCE_KINDS)}; got {sorted(spec)}"]
+    kind = kinds[0]
+    if kind != "hub":
+        location = str(spec[kind])
+        exists = glob.glob(location) if kind == "parquet" else Path(location).exists()
+        return f"{kind} {location}", [] if exists else [f"{kind} source {location!r} does not exist on this machine"]
+    hub, problems = spec["hub"], []
+    if isinstance(hub, str):
+        if hub not in HUB_SOURCES:
+            return f"hub {hub}", [f"unknown Hub source {hub!r}; known: {sorted(HUB_SOURCES)} (or give a mapping)"]
+        hub = {**HUB_SOURCES[hub], "alias": hub}
+    path, config = hub.get("path"), hub.get("name")
+    split = hub.get("split", spec.get("split", default_split))
+    audio_column = hub.get("audio_column", spec.get("audio_column", "audio"))
+    text_column = hub.get("text_column", spec.get("text_column", "text"))
+    label = f"{hub.get('alias', 'hub')}: {path} [{config}] {split}, columns {audio_column} + {text_column}"
+    facts = HUB_DATASETS.get(path)
+    if facts is None:
+        return f"{label} (unknown here: its columns are checked when streaming starts)", problems
+    if config not in facts["configs"]:
+        problems.append(f"{path} has no config {config!r}; its configs: {sorted(facts['configs'])}")
+    elif split not in facts["configs"][config]:
+        problems.append(f"{path} [{config}] has no split {split!r}; its splits: {list(facts['configs'][config])}")
+    for role, column in (("audio", audio_column), ("text", text_column)):
+        if column not in facts["columns"]:
+            problems.append(f"{path} has no {role} column {column!r}; its columns: {list(facts['columns'])}")
+    if hub.get("text_transform"):
+        label += f", text {hub['text_transform']}"
+    if facts["gated"]:
+        label += " (gated: accept its terms on the Hub, set HF_TOKEN)"
+    return label, problems
+
+
+def check_data(data: dict[str, Any], encoder_type: str) -> tuple[list[str], list[str]]:
+    """(report lines, problems) for the recipe's data section."""
+    lines, problems = [], []
+    specs = data.get("train") or []
+    if not specs:
+        problems.append("data.train lists no sources")
+    weights = [spec.get("weight", 1.0) if isinstance(spec, dict) else None for spec in specs]
+    total = sum(w for w in weights if isinstance(w, (int, float)) and w > 0) or 1.0
+    for spec, weight in zip(specs, weights, strict=True):
+        label, found = check_source(spec, "train", encoder_type)
+        if not isinstance(weight, (int, float)) or weight <= 0:
+            found.append(f"weight {weight!r} must be a positive number")
+        share = f"{100 * weight / total:4.1f}%" if not found else "  -  "
+        lines.append(f"  train {share} {label}" + ("" if not found else "  <-- " + "; ".join(found)))
+        problems += found
+    if data.get("eval"):
+        label, found = check_source(data["eval"], "validation", encoder_type)
+        clips = data["eval"].get("max_samples", 64) if isinstance(data["eval"], dict) else "?"
+        lines.append(f"  eval ({clips} clips) {label}" + ("  <-- " + "; ".join(found) if found else ""))
+        problems += found
+    low, high = float(data.get("min_seconds", 0.3)), float(data.get("max_seconds", 30.0))
+    if not 0 <= low < high:
+        problems.append(f"data.min_seconds {low} must be >= 0 and below data.max_seconds {high}")
+    if encoder_type == "whisper" and high > WHISPER_MAX_SECONDS:
+        problems.append(f"data.max_seconds {high} exceeds what a Whisper encoder takes ({WHISPER_MAX_SECONDS} s)")
+    share = float(data.get("nonspeech_fraction", 0.0))
+    if not 0 <= share < 1:
+        problems.append(f"data.nonspeech_fraction {share} must be in [0, 1)")
+    lines.append(
+        f"  filters: clips {low:g}-{high:g} s, at most {data.get('max_words', 200)} words; non-speech {share:g}"
+    )
+    return lines, problems
+
+
+# -- the check -------------------------------------------------------------------------------------------------
+
+
+def run_check(recipe: dict[str, Any], gpu_memory_gb: float = 80.0, gpus: int = 8, launcher: str = "single") -> str:
+    """The report for a loaded recipe; raises CheckFailed, holding the report, when the recipe would not run."""
+    if launcher not in LAUNCHERS:
+        raise ValueError(f"launcher {launcher!r} is not one of {list(LAUNCHERS)}.")
+    training, section = recipe["training"], recipe["model"]
+    model, origins = build_empty_model(section, training.get("backbone_dtype"))
+    labels = {"projector": f"projector ({model.config.projector_type}, stack {model.config.projector_stack})"}
+    targets = {}
+    for part in ("encoder", "decoder"):
+        lora = getattr(model.config, f"{part}_lora")
+        labels[part] = f"{part} ({section.get(f'{part}_name_or_path')}{' + LoRA' if lora else ''})"
+        targets[part] = lora["target_modules"] if lora else None
+    shapes = sequence_shapes(model, recipe)
+    memory = estimate_memory(model, shapes, gpus)
+    checkpointing = bool(training.get("activation_checkpointing", training.get("gradient_checkpointing", False)))
+    checkpointing = checkpointing or launcher == "fsdp"  # configs/accelerate/fsdp.yaml checkpoints activations itself
+    notes, problems = launcher_notes(model, training, launcher)
+    data_lines, data_problems = check_data(recipe["data"], model.encoder.config.model_type)
+    unit = "mel frames" if model.encoder.config.model_type == "whisper" else "samples"
+    report = [
+        "backbone configs: " + "; ".join(f"{part} from {origin}" for part, origin in origins.items()),
+        "",
+        format_parameter_table(parameter_table(model), labels),
+        f"LoRA targets found: encoder {targets['encoder']}, decoder {targets['decoder']}",
+        "",
+        f"longest batch: {shapes.batch} clips x {shapes.seconds:g} s = {shapes.encoder_input} {unit} -> "
+        f"{shapes.encoder_frames} encoder frames -> {shapes.audio_tokens} audio tokens (stack "
+        f"{model.config.projector_stack}) + {shapes.prompt_tokens} prompt + {shapes.transcript_tokens} transcript = "
+        f"{shapes.decoder_tokens} decoder tokens; backbones in {training.get('backbone_dtype', 'float32')}",
+        "",
+        "peak GPU memory per device (estimate)",
+        format_memory(memory, gpu_memory_gb, checkpointing),
+        MEMORY_FORMULA,
+        "",
+        *(["launchers", *(f"  - {note}" for note in notes), ""] if notes else []),
+        "data (as published on the Hub; nothing downloaded)",
+        *data_lines,
+    ]
+    problems += data_problems
+    setup = {"single": "one GPU", "ddp": f"DDP, {gpus} GPUs", "fsdp": f"FSDP, {gpus} GPUs"}[launcher]
+    peak = memory["peaks"][setup]["checkpointing" if checkpointing else "no checkpointing"]
+    if peak > gpu_memory_gb * GIB:
+        fitting = [
+            f"{name} {'with' if key == 'checkpointing' else 'without'} activation checkpointing"
+            for name, by_key in memory["peaks"].items()
+            for key, value in by_key.items()
+            if value <= gpu_memory_gb * GIB
+        ]
+        advice = f"it fits {'; '.join(fitting)}" if fitting else "no setup fits: lower the batch or data.max_seconds"
+        problems.append(
+            f"the estimated peak of {peak / GIB:.1f} GiB per device ({setup}) does not fit in {gpu_memory_gb:g} GiB "
+            f"(--gpu-memory-gb); {advice}"
+        )
+    text = "\n".join(report)
+    if problems:
+        raise CheckFailed(f"{text}\n\ncheck failed ({launcher}):\n" + "\n".join(f"  - {p}" for p in problems))
+    return f"{text}\n\ncheck passed ({launcher}: {peak / GIB:.1f} GiB of {gpu_memory_gb:g} GiB per device)"
