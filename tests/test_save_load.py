@@ -195,7 +195,7 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
     assert transcribe.run(parser.parse_args(["transcribe", clip, "--chunk-length-s", "12.5"])) == 0
     assert calls[4]["chunk_length_s"] == 12.5 and "generate_kwargs" not in calls[4]
     assert transcribe.run(parser.parse_args(["transcribe", clip, "--frequency-warps", "0.9,1,1.1"])) == 0
-    assert calls[5]["generate_kwargs"] == {"frequency_warps": [0.9, 1.0, 1.1]}
+    assert calls[5]["generate_kwargs"] == {"frequency_warps": (0.9, 1.0, 1.1)}
     for bad in ("0.9,x", "3"):
         with pytest.raises(SystemExit):
             parser.parse_args(["transcribe", clip, "--frequency-warps", bad])

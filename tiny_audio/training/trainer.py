@@ -304,6 +304,7 @@ def save_final_model(trainer: ASRTrainer, recipe: dict[str, Any], model_dir: Pat
     """Model, processor, `training_summary.json` and curves of a finished run; the final Hub push if asked."""
     args, model = trainer.args, trainer.model
     cache, model.encoder_cache = model.encoder_cache, None
+    model.config.ctc_head_trained = model.ctc_loss is not None  # word timestamps read the head (tiny_audio.alignment)
     model.save_pretrained(model_dir)
     trainer.processing_class.save_pretrained(model_dir)
     summary = {
