@@ -95,7 +95,9 @@ def build_model(recipe: dict, tiny: bool, device: torch.device) -> ASRModel:
     )
     with torch.device(device):
         model = ASRModel(config, dtype=torch.float32 if tiny else torch.bfloat16)
-    return model.eval()
+    # `torch.device` does not reach tensors made by legacy constructors (HuBERT's masked_spec_embed is a
+    # torch.Tensor(n)): move the whole model, as from_pretrained's callers do.
+    return model.to(device).eval()
 
 
 def audio_inputs(model: ASRModel, batch: int, seconds: float, device: torch.device) -> dict[str, torch.Tensor]:
