@@ -129,3 +129,20 @@ def test_audio_input_imports_soundfile_only_inside_a_function():
         elif isinstance(node, ast.ImportFrom):
             top_level.add((node.module or "").split(".")[0])
     assert top_level - set(sys.stdlib_module_names) <= {"numpy", "torch", "transformers", "__future__"}
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])  # the standard library reads one, soundfile the other
+def test_a_wav_of_zero_frames_is_called_empty_not_nan(subtype):
+    empty = encode(np.zeros((0, 2), dtype=np.float32), 44_100, "WAV", subtype)
+    assert load_audio(empty, check=False).shape == (0,)
+    with pytest.raises(ValueError, match="audio bytes holds no samples"):
+        load_audio(empty)
+
+
+def test_an_undecodable_file_is_named_without_a_buffer_object(tmp_path):
+    garbage = tmp_path / "notes.wav"
+    garbage.write_text("just some text\n")
+    for source, name in [(garbage, str(garbage)), (garbage.read_bytes(), "audio bytes")]:
+        with pytest.raises(ValueError, match=f"Cannot decode {name} as audio") as caught:
+            load_audio(source)
+        assert "Format not recognised" in str(caught.value) and "object at 0x" not in str(caught.value)

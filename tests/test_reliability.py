@@ -5,8 +5,10 @@ are meaningless; what is checked is that every file gets exactly one outcome).""
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -217,3 +219,66 @@ def test_silence_between_speech_is_not_decoded_in_a_long_recording(asr):
     finally:
         del asr.model.generate
     assert len(calls) == 1
+
+
+# -- `tiny-audio transcribe`: the same loop on the command line ----------------------------------------------------
+
+
+def test_the_three_file_example_prints_both_texts_names_the_bad_file_and_exits_1(tmp_path):
+    """The issue's example, with the embedded default model: `tiny-audio transcribe a.wav not-audio.wav c.wav`."""
+    for name in ("a.wav", "c.wav"):
+        (tmp_path / name).write_bytes((ROOT / "tiny_audio" / "samples" / "hello.wav").read_bytes())
+    (tmp_path / "not-audio.wav").write_text("just some text\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tiny_audio.cli", "transcribe", "a.wav", "not-audio.wav", "c.wav"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["a.wav", "c.wav"]
+    assert "this is a test" in lines[0].lower() and lines[0].split("\t")[1] == lines[1].split("\t")[1]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and errors[0].startswith("error: not-audio.wav: Cannot decode not-audio.wav as audio")
+    assert "Format not recognised" in errors[0] and "BytesIO" not in errors[0]
+    assert errors[1] == "error: 1 of 3 files failed" and "Traceback" not in result.stderr
+
+
+def test_transcribe_takes_a_folder_resumes_into_its_output_dir_and_retries_failures(tiny_model_dir, tmp_path, capsys):
+    from tiny_audio.cli import main
+
+    good = [write_tone(tmp_path / "in" / name, seed=index) for index, name in enumerate(["a.wav", "b/b.wav"])]
+    late = tmp_path / "in" / "c.wav"
+    late.write_bytes(b"not audio yet")
+    (tmp_path / "in" / "notes.txt").write_text("not looked at: not an audio suffix")
+    out = tmp_path / "out"
+    command = ["transcribe", str(tmp_path / "in"), "--model", str(tiny_model_dir), "--output-dir", str(out)]
+    assert main(command) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [str(out / "a.txt"), str(out / "b.txt")]  # sorted; each written as it ends
+    assert f"error: {late}: Cannot decode {late} as audio" in captured.err
+    assert captured.err.splitlines()[-1] == "error: 1 of 3 files failed"
+    assert len(read_results(out / RESULTS_FILE)) == 3
+    write_tone(late, seed=5)
+    assert main(command) == 1  # resumed: nothing redone, the earlier failure still counted
+    captured = capsys.readouterr()
+    assert captured.out == "" and "3 of 3 files already in" in captured.err
+    assert "(in an earlier run; --retry-failed tries it again)" in captured.err
+    assert main([*command, "--retry-failed"]) == 0
+    assert capsys.readouterr().out.splitlines() == [str(out / "c.txt")]
+    assert [Path(record["file"]).name for record in read_results(out / RESULTS_FILE)] == ["a.wav", "b.wav", "c.wav"]
+    assert all((out / f"{path.stem}.txt").is_file() for path in [*good, late])  # a random model: texts may be empty
+    # A missing file is one failed file; usage errors exit 2 before any model is loaded.
+    assert main(["transcribe", str(good[0]), str(tmp_path / "missing.wav"), "--model", str(tiny_model_dir)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{good[0]}\t") and f"error: {tmp_path / 'missing.wav'}: Audio file not found" in (
+        captured.err
+    )
+    (tmp_path / "empty").mkdir()
+    assert main(["transcribe", str(tmp_path / "empty")]) == 2
+    assert "holds no audio file" in capsys.readouterr().err
+    assert main(["transcribe", str(good[0]), "--retry-failed"]) == 2
+    assert "--retry-failed reads the failures" in capsys.readouterr().err

@@ -180,11 +180,16 @@ def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_pa
     from tiny_audio import transcribe
 
     calls = []
-    monkeypatch.setattr(transcribe, "transcribe_files", lambda files, **options: calls.append(options) or ["text"])
+
+    def fake_pipeline(clips, batch_size=1, **options):  # stands in for the loaded pipeline: records its call options
+        calls.append(options)
+        return [{"text": "text"}] * len(clips)
+
+    monkeypatch.setattr(transcribe, "load_pipeline", lambda model=None, device=None: fake_pipeline)
     parser = argparse.ArgumentParser()
     transcribe.register(parser.add_subparsers())
-    (tmp_path / "clip.wav").touch()
     clip = str(tmp_path / "clip.wav")
+    soundfile.write(clip, np.sin(np.arange(8000) / 10).astype(np.float32), 16_000)
     assert transcribe.run(parser.parse_args(["transcribe", clip, "--num-beams", "3"])) == 0
     assert calls[0]["generate_kwargs"] == {"num_beams": 3}
     assert transcribe.run(parser.parse_args(["transcribe", clip, "--ctc-decoding-weight", "0"])) == 0

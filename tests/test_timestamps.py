@@ -230,26 +230,28 @@ def test_transcribe_writes_subtitles_json_and_streams(tiny_asr, training_clips, 
     monkeypatch.setattr(transcribe, "load_pipeline", lambda model=None, device=None: tiny_asr)
     clip = tmp_path / "clip.wav"
     soundfile.write(clip, training_clips[1], 16_000)
+    other = tmp_path / "other.wav"  # a second file (one named twice is one file)
+    soundfile.write(other, training_clips[0], 16_000)
     out = tmp_path / "out"
-    for kind in ("srt", "vtt", "json", "txt"):
-        assert run_command([str(clip), "--format", kind, "--output-dir", str(out)]) == 0
+    for kind in ("srt", "vtt", "json", "txt"):  # a directory each: a rerun into one skips the files it has done
+        assert run_command([str(clip), "--format", kind, "--output-dir", str(out / kind)]) == 0
     words = tiny_asr(training_clips[1], return_timestamps="word")["chunks"]
-    srt = parse_subtitles((out / "clip.srt").read_text(), "srt")
+    srt = parse_subtitles((out / "srt" / "clip.srt").read_text(), "srt")
     assert [text for *_, text in srt] == ["hi there"] and srt[0][:2] == (
         words[0]["timestamp"][0],
         words[1]["timestamp"][1],
     )
-    assert [text for *_, text in parse_subtitles((out / "clip.vtt").read_text(), "vtt")] == ["hi there"]
-    document = json.loads((out / "clip.json").read_text())
+    assert [text for *_, text in parse_subtitles((out / "vtt" / "clip.vtt").read_text(), "vtt")] == ["hi there"]
+    document = json.loads((out / "json" / "clip.json").read_text())
     assert document["text"] == "hi there" and [chunk["text"] for chunk in document["chunks"]] == ["hi", " there"]
-    assert (out / "clip.txt").read_text() == "hi there\n"
+    assert (out / "txt" / "clip.txt").read_text() == "hi there\n"
     capsys.readouterr()
     assert run_command([str(clip), "--stream"]) == 0
     assert capsys.readouterr().out == "hi there\n"
     assert run_command([str(clip), "--format", "vtt", "--timestamps", "word"]) == 0
     assert [text for *_, text in parse_subtitles(capsys.readouterr().out, "vtt")] == ["hi", "there"]
     for arguments, message in [
-        ([str(clip), str(clip), "--format", "srt"], "--format srt with several files needs --output-dir"),
+        ([str(clip), str(other), "--format", "srt"], "--format srt with several files needs --output-dir"),
         ([str(clip), "--stream", "--num-beams", "2"], "--stream decodes greedily"),
         ([str(clip), "--stream", "--format", "json"], "--stream prints plain text"),
         ([str(clip), "--format", "srt", "--timestamps", "none"], "--format srt shows timed cues"),

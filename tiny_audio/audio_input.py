@@ -13,6 +13,7 @@ import io
 import logging
 import math
 import os
+import re
 import urllib.request
 import wave
 from functools import lru_cache
@@ -122,7 +123,8 @@ def decode_bytes(data: bytes, what: str) -> tuple[np.ndarray, int]:
             waveform, rate = soundfile.read(io.BytesIO(data), dtype="float32")
             return waveform, int(rate)
         except (RuntimeError, TypeError, ValueError) as error:  # LibsndfileError is a RuntimeError
-            why = f"soundfile cannot read it ({error})"
+            # libsndfile's own reason, without the "Error opening <_io.BytesIO object at 0x...>: " it is wrapped in
+            why = f"soundfile cannot read it ({getattr(error, 'error_string', None) or _name_buffers(str(error))})"
     waveform = _read_with_ffmpeg(data, what, why)
     _log_once(
         "no soundfile" if soundfile is None else "soundfile failed",
@@ -131,6 +133,12 @@ def decode_bytes(data: bytes, what: str) -> tuple[np.ndarray, int]:
         why,
     )
     return waveform, SAMPLING_RATE
+
+
+def _name_buffers(message: str) -> str:
+    """A decoder's message with the in-memory file objects it names (`<_io.BytesIO object at 0x7f...>`, which means
+    nothing to a user) called "the audio bytes"."""
+    return re.sub(r"<_io\.\w+ object at 0x[0-9a-fA-F]+>", "the audio bytes", message)
 
 
 @lru_cache(maxsize=1)
@@ -156,7 +164,7 @@ def _read_with_ffmpeg(data: bytes, what: str, why: str) -> np.ndarray:
                 f"input: {ACCEPTED}."
             ) from error
         raise ValueError(
-            f"Cannot decode {what} as audio ({why}; ffmpeg: {error}). Accepted input: {ACCEPTED}."
+            f"Cannot decode {what} as audio ({why}; ffmpeg: {_name_buffers(str(error))}). Accepted input: {ACCEPTED}."
         ) from error
 
 
@@ -186,6 +194,8 @@ def _read_pcm_wav(data: bytes) -> tuple[np.ndarray, int]:
 def to_mono_float(waveform: np.ndarray, what: str) -> np.ndarray:
     """Integer PCM → [-1, 1] floats; (channels, T) or (T, channels) → mean over channels."""
     waveform = np.asarray(waveform)
+    if waveform.size == 0:  # e.g. a WAV of 0 frames: an empty clip, not the NaN that a mean over 0 samples gives
+        return np.zeros(0, dtype=np.float32)
     if waveform.dtype == np.uint8:
         waveform = (waveform.astype(np.float32) - 128.0) / 128.0
     elif np.issubdtype(waveform.dtype, np.integer):

@@ -10,7 +10,8 @@ The pipeline itself keeps transformers' behaviour: `asr([good, "missing.wav", go
 caller who would rather go on past bad files asks for it by calling `transcribe_batch` instead.
 
 results.jsonl, one object per line:
-    {"file": "/abs/a.wav", "seconds": 4.11, "text": "...", ...}       the pipeline's result (e.g. "chunks" with times)
+    {"file": "/abs/a.wav", "seconds": 4.11, "text": "...", ...}       the pipeline's result (e.g. "chunks" with times);
+                                                                      text stripped (stock Whisper starts with a space)
     {"file": "/abs/b.wav", "stage": "decode", "error": "..."}          "decode": the file; "transcribe": the model
 """
 
@@ -181,7 +182,7 @@ def transcribe_batch(
             for (file, seconds, _), (result, reason) in zip(group, _run(asr, group, call_options), strict=True):
                 if reason is None:
                     failures_before_success = -1  # something worked: later model failures belong to their files
-                    finish(file, {"seconds": seconds, **result})
+                    finish(file, {"seconds": seconds, **result, "text": result["text"].strip()})
                     continue
                 finish(file, None, "transcribe", reason)
                 if failures_before_success >= 0:

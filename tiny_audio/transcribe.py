@@ -1,5 +1,10 @@
-"""`tiny-audio transcribe FILE... [--model DIR_OR_ID] [--format txt|json|srt|vtt] [--output-dir DIR] [--stream]`:
-the text of each audio file, printed or written as plain text, JSON with word or segment times, or subtitles.
+"""`tiny-audio transcribe FILE_OR_DIR... [--model DIR_OR_ID] [--format txt|json|srt|vtt] [--output-dir DIR]
+[--retry-failed] [--stream]`: the text of each audio file, printed or written as plain text, JSON with word or
+segment times, or subtitles.
+
+Files go through `tiny_audio.batch.transcribe_batch`: a file that cannot be read or transcribed is named on stderr in
+one line (`error: FILE: reason`) and the others go on; the exit status is 1 at the end if any failed. With
+`--output-dir`, DIR/results.jsonl records each file as it finishes, so a rerun resumes a killed run.
 
 Timestamps come from the pipeline's `return_timestamps` (the projector's CTC head aligns the transcript to the audio,
 tiny_audio/alignment.py); `--stream` prints the words as the decoder writes them (greedy search).
@@ -51,37 +56,11 @@ def load_pipeline(model: str | None = None, device: str | None = None):
 def transcribe_files(
     paths: list[str], model: str | None = None, batch_size: int = 1, device: str | None = None, **call_options
 ) -> list[str]:
-    """Text of each file, in order, with a progress bar when there are several."""
-    return [result["text"] for result in transcribe_results(paths, model, batch_size, device, **call_options)]
-
-
-def transcribe_results(
-    paths: list[str],
-    model: str | None = None,
-    batch_size: int = 1,
-    device: str | None = None,
-    stream: bool = False,
-    **call_options,
-) -> list[dict]:
-    """The pipeline's result for each file, in order (`{"text"}`, and `"chunks"` with `return_timestamps`), with a
-    progress bar when there are several. `stream`: each file's text is printed to stdout as it is decoded (greedy
-    search, one file at a time; with several files each line starts with the file's path and a tab)."""
+    """Text of each file, in order, with a progress bar when there are several. Raises on the first bad file, as the
+    pipeline does; `tiny_audio.batch.transcribe_batch` goes on past bad files instead."""
     asr = load_pipeline(model, device)
-    if stream:
-        return [stream_file(asr, path, label=f"{path}\t" if len(paths) > 1 else "", **call_options) for path in paths]
     results = asr((path for path in paths), batch_size=batch_size, **call_options)  # a generator streams results
-    return list(tqdm(results, total=len(paths), disable=len(paths) < 2, unit="file"))
-
-
-def stream_file(asr, path: str, label: str = "", **call_options) -> dict:
-    """`asr(path)`, printing the text to stdout as the decoder writes it (a transformers TextStreamer), then a
-    newline; returns the pipeline's result."""
-    from transformers import TextStreamer
-
-    streamer = TextStreamer(asr.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    generate_kwargs = {**call_options.pop("generate_kwargs", {}), "streamer": streamer}
-    print(label, end="", flush=True)
-    return asr(path, generate_kwargs=generate_kwargs, **call_options)
+    return [result["text"].strip() for result in tqdm(results, total=len(paths), disable=len(paths) < 2, unit="file")]
 
 
 def subtitle_time(seconds: float, decimal_mark: str) -> str:
@@ -135,7 +114,12 @@ def render(result: dict, kind: str, path: str | None = None) -> str:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("transcribe", help="the text of audio files: plain, JSON with times, or subtitles")
-    parser.add_argument("files", nargs="+", help="audio files (wav, flac, mp3, ogg, ...)")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE_OR_DIR",
+        help="audio files (wav, flac, mp3, ogg, ...) or directories (their audio files at any depth, sorted)",
+    )
     parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--task", help="transcribe (default), describe, or another task the model knows")
@@ -179,7 +163,13 @@ def register(subparsers) -> None:
         "--output-dir",
         type=Path,
         metavar="DIR",
-        help="write DIR/NAME.FORMAT for each input file (and print the paths) instead of printing the results",
+        help="write DIR/NAME.FORMAT for each input file (and print the paths) instead of printing the results, and "
+        "DIR/results.jsonl (one line per file, failures included): a rerun with the same DIR skips the files done",
+    )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --output-dir: try again the files that DIR/results.jsonl records as failed",
     )
     parser.add_argument(
         "--stream",
@@ -203,10 +193,51 @@ def option_type(name: str, parse):
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = [path for path in args.files if not Path(path).is_file()]
-    if missing:
-        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+    """Transcribe every file, going on past the ones that fail. Exit 0: all done; 1: some files failed (each named on
+    stderr as it fails, then a count); 2: a usage, option or model error, found before any file is transcribed."""
+    from .batch import expand_inputs, transcribe_batch
+
+    options = call_options(args)
+    try:
+        files = expand_inputs(args.files)
+    except ValueError as error:  # a directory without audio
+        print(f"error: {error}", file=sys.stderr)
         return 2
+    if problem := _output_problem(args, files):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        asr = load_pipeline(args.model, args.device)
+    except (ValueError, OSError) as error:  # no such model, offline without it, no default model
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    output = FileOutput(args, len(files))
+    if args.stream:
+        options["generate_kwargs"] = {**options.get("generate_kwargs", {}), "streamer": text_streamer(asr)}
+    try:
+        report = transcribe_batch(
+            asr,
+            files,
+            output_dir=args.output_dir,
+            batch_size=args.batch_size,
+            on_result=output.result,
+            on_failure=output.failure,
+            on_start=output.start if args.stream else None,
+            retry_failed=args.retry_failed,
+            progress=not args.stream and len(files) > 1,
+            **options,
+        )
+    except ValueError as error:  # an option out of range for this model (e.g. --chunk-length-s), checked up front
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:  # the model failed on every one of the first files: a broken set-up
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return output.summary(report, len(files))
+
+
+def call_options(args: argparse.Namespace) -> dict:
+    """The pipeline call arguments the command line asks for."""
     options = {
         key: value
         for key in ("task", "prompt", "max_new_tokens", "chunk_length_s")
@@ -219,51 +250,93 @@ def run(args: argparse.Namespace) -> int:
     }
     if generate_kwargs := {key: value for key, value in decoding.items() if value is not None}:
         options["generate_kwargs"] = generate_kwargs
-    timestamps = args.timestamps or DEFAULT_TIMESTAMPS[args.format]
-    if problem := _output_problem(args, timestamps):
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-    if PIPELINE_TIMESTAMPS[timestamps] is not None:
-        options["return_timestamps"] = PIPELINE_TIMESTAMPS[timestamps]
-    common = {"model": args.model, "batch_size": args.batch_size, "device": args.device}
-    try:
-        if args.format == "txt" and timestamps == "none" and not (args.stream or args.output_dir):
-            texts = transcribe_files(args.files, **common, **options)
-            for path, text in zip(args.files, texts, strict=True):
-                print(text if len(args.files) == 1 else f"{path}\t{text}")
-            return 0
-        results = transcribe_results(args.files, **common, stream=args.stream, **options)
-    except ValueError as error:  # an option out of range for this model (e.g. --chunk-length-s), a bad file
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.output_dir is not None:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-        for path, result in zip(args.files, results, strict=True):
-            target = args.output_dir / f"{Path(path).stem}.{args.format}"
-            text = render(result, args.format, path)
+    if (timestamps := PIPELINE_TIMESTAMPS[_timestamps(args)]) is not None:
+        options["return_timestamps"] = timestamps
+    return options
+
+
+def text_streamer(asr):
+    """A transformers TextStreamer that prints each file's text to stdout as the decoder writes it, then a newline;
+    one serves every file (greedy search, one file at a time)."""
+    from transformers import TextStreamer
+
+    tokenizer = getattr(asr, "tokenizer", None) or asr.processor.tokenizer  # stock pipelines / tiny-audio's
+    return TextStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+class FileOutput:
+    """What the command prints or writes as each file finishes, and its closing count."""
+
+    def __init__(self, args: argparse.Namespace, count: int):
+        self.args, self.several = args, count > 1
+        self.label_open = False  # --stream printed a file's label; its text (or a failure) ends the line
+
+    def start(self, file: str) -> None:
+        if self.several:
+            print(f"{file}\t", end="", flush=True)
+            self.label_open = True
+
+    def result(self, file: str, result: dict) -> None:
+        self.label_open = False
+        args = self.args
+        if args.output_dir is not None:
+            target = args.output_dir / f"{Path(file).stem}.{args.format}"
+            text = render(result, args.format, file)
             target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-            print(target, file=sys.stderr if args.stream else sys.stdout)
-    elif not args.stream:  # streamed text was the output
-        for path, result in zip(args.files, results, strict=True):
-            text = render(result, args.format, path if len(args.files) > 1 else None)
-            print(f"{path}\t{text}" if args.format == "txt" and len(args.files) > 1 else text)
-    return 0
+            _say(str(target), sys.stderr if args.stream else sys.stdout)
+        elif not args.stream:  # streamed text was the output
+            text = render(result, args.format, file if self.several else None)
+            _say(f"{file}\t{text}" if args.format == "txt" and self.several else text, sys.stdout)
+
+    def failure(self, file: str, reason: str) -> None:
+        if self.label_open:  # the model failed while streaming this file
+            print(flush=True)
+            self.label_open = False
+        _say(f"error: {file}: {reason}", sys.stderr)
+
+    def summary(self, report, total: int) -> int:
+        """Exit status 0, or 1 after naming the failures of earlier runs and giving the count."""
+        if report.already_done:
+            _say(
+                f"{report.already_done} of {total} files already in {report.results_path} from an earlier run: "
+                "not done again (another --output-dir does them all).",
+                sys.stderr,
+            )
+        for file, reason in report.failed_earlier:
+            _say(f"error: {file}: {reason} (in an earlier run; --retry-failed tries it again)", sys.stderr)
+        failed = len(report.failed) + len(report.failed_earlier)
+        if failed:
+            _say(f"error: {failed} of {total} files failed", sys.stderr)
+        return 1 if failed else 0
 
 
-def _output_problem(args: argparse.Namespace, timestamps: str) -> str | None:
+def _say(text: str, stream) -> None:
+    tqdm.write(text, file=stream)  # above the progress bar, which is redrawn below it
+
+
+def _timestamps(args: argparse.Namespace) -> str:
+    return args.timestamps or DEFAULT_TIMESTAMPS[args.format]
+
+
+def _output_problem(args: argparse.Namespace, files: list[Path]) -> str | None:
     """What is wrong with the output options, if anything."""
+    timestamps = _timestamps(args)
     if args.format in ("srt", "vtt") and timestamps == "none":
         return f"--format {args.format} shows timed cues; use --timestamps segment or word."
-    if args.format in ("srt", "vtt") and len(args.files) > 1 and args.output_dir is None:
+    if args.format in ("srt", "vtt") and len(files) > 1 and args.output_dir is None:
         return f"--format {args.format} with several files needs --output-dir (one subtitle file per input)."
+    if args.retry_failed and args.output_dir is None:
+        return "--retry-failed reads the failures that DIR/results.jsonl records; add --output-dir DIR."
     if args.stream and args.output_dir is None and (args.format != "txt" or timestamps != "none"):
         return "--stream prints plain text; to also get timestamps or another format, add --output-dir."
     if args.stream and args.batch_size != 1:
         return "--stream decodes one file at a time; drop --batch-size."
     if args.stream and args.num_beams not in (None, 1):
         return "--stream decodes greedily (transformers cannot stream a beam search); drop --num-beams."
+    if args.batch_size < 1:
+        return f"--batch-size must be at least 1, got {args.batch_size}."
     if args.output_dir is not None:
-        names = [Path(path).stem for path in args.files]
+        names = [path.stem for path in files]
         if twice := sorted({name for name in names if names.count(name) > 1}):
             return f"several inputs would write {args.output_dir / twice[0]}.{args.format}; rename or write them apart."
     return None
