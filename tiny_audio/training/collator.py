@@ -1,9 +1,21 @@
 """Turn dataset rows ({audio: {bytes, path}, text}) into model batches: decode, check, augment, then the processor
-pads audio and text and builds labels. A sample that fails is logged by name and left out, never fatal."""
+pads audio and text and builds labels. A sample that fails is logged by name and left out, never fatal.
+
+A batch whose every sample failed (at batch size 1: any bad sample) becomes a placeholder: one clip of silence with an
+empty target, marked `PLACEHOLDER`, which the trainer runs with its loss multiplied by 0. Every process then still
+takes each step together (DDP and FSDP need the same forward and backward on every rank) and the run keeps its step
+count; the step's gradient is zero.
+
+Skipped samples are also appended to a JSON-lines file (`skip_log`, in the run's output directory) as they happen:
+the collator runs in dataloader worker processes and on every rank, whose own `skipped` the main process never sees,
+and a file outlives a kill, so the run's summary names the samples skipped by every attempt.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +27,23 @@ from ..processing_asr import ASRProcessor
 from .augment import Augmentation
 
 logger = logging.getLogger(__name__)
+
+PLACEHOLDER = "placeholder_batch"  # batch key: True when no sample of the batch could be used
+
+
+def read_skip_log(path: str | Path) -> dict[str, str]:
+    """sample → why, from a collator's skip log (each sample once, however many attempts skipped it)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    skipped = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:  # a line cut short by a kill
+            continue
+        skipped.setdefault(entry["sample"], entry["reason"])
+    return skipped
 
 
 def decode_example(audio: dict[str, Any]) -> np.ndarray:
@@ -36,8 +65,10 @@ class ASRCollator:
         min_seconds: float = 0.3,
         max_seconds: float = 30.0,
         seed: int = 0,
+        skip_log: str | Path | None = None,
     ):
         self.processor = processor
+        self.skip_log = Path(skip_log) if skip_log is not None else None
         self.instruction = instruction
         self.augmentation = augmentation if augmentation is not None and augmentation.enabled else None
         self.min_seconds, self.max_seconds = min_seconds, max_seconds
@@ -64,20 +95,34 @@ class ASRCollator:
                     raise ValueError(f"{seconds:.2f} s is outside [{self.min_seconds}, {self.max_seconds}] s")
                 check_waveform(waveform, SAMPLING_RATE, name)
             except Exception as error:  # one bad file must not end a long run: log it and go on
-                self.skipped[name] = str(error)
-                logger.warning("skipping sample %s: %s", name, error)
+                self._skip(name, str(error))
                 continue
             if self.augmentation is not None:
                 waveform = self.augmentation(waveform, self.rng)
             clips.append(waveform)
             texts.append(" ".join(row["text"].split()))
         if not clips:
-            raise RuntimeError(f"Every sample of a batch failed: {dict(list(self.skipped.items())[-len(rows) :])}")
+            return self._placeholder(len(rows))
         batch = self.processor(
             audio=clips, text=texts, instruction=self.instruction, check_audio=False
         )  # checked above
         if self.mel_centers is not None:
             self._augment_features(batch)
+        return batch
+
+    def _skip(self, name: str, reason: str) -> None:
+        self.skipped[name] = reason
+        logger.warning("skipping sample %s: %s", name, reason)
+        if self.skip_log is not None:  # one write of one line: appends from several processes stay whole lines
+            with self.skip_log.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"sample": name, "reason": reason}) + "\n")
+
+    def _placeholder(self, rows: int):
+        """A batch that trains nothing (see the module's docstring): silence, an empty target, `PLACEHOLDER`."""
+        logger.warning("every sample of a batch of %d failed: this step trains on nothing (its loss is 0)", rows)
+        silence = np.zeros(int(self.min_seconds * SAMPLING_RATE) or SAMPLING_RATE, dtype=np.float32)
+        batch = self.processor(audio=[silence], text=[""], instruction=self.instruction, check_audio=False)
+        batch[PLACEHOLDER] = True
         return batch
 
     def _augment_features(self, batch) -> None:

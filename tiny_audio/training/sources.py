@@ -19,6 +19,8 @@ from typing import Any
 
 import datasets
 
+from .filtering import filter_examples
+
 logger = logging.getLogger(__name__)
 
 # The usual English training sets, streamed from the Hub (ids, configs and columns as published there; their schemas
@@ -115,17 +117,6 @@ def _standardise(dataset, audio_column: str, text_column: str, spec: dict):
     return dataset.rename_columns(renames) if renames else dataset
 
 
-def filter_examples(dataset, min_seconds: float, max_seconds: float, max_words: int):
-    """Drop empty or over-long transcripts, and clips outside the duration range when the source records it
-    (otherwise the collator checks after decoding)."""
-    dataset = dataset.filter(
-        lambda text: bool(text and text.strip()) and len(text.split()) <= max_words, input_columns=["text"]
-    )
-    if "duration" in (dataset.column_names or []):  # kept: length-grouped batches read it (length_column_name)
-        dataset = dataset.filter(lambda d: min_seconds <= d <= max_seconds, input_columns=["duration"])
-    return dataset
-
-
 def nonspeech_dataset(count: int, seed: int) -> datasets.Dataset:
     """`count` clips of noise, hum or near-silence (FLAC, generated from seeds) whose target is empty."""
     import io
@@ -160,13 +151,23 @@ def _streamed(dataset):
     return dataset.cast_column("audio", AUDIO_STRUCT)
 
 
+def source_name(spec: dict[str, Any]) -> str:
+    """A source as the logs name it: its kind and where it is (e.g. "parquet data/train.parquet")."""
+    kind = next((kind for kind in SOURCE_KINDS if kind in spec), "source")
+    where = spec.get(kind)
+    return f"{kind} {where.get('path') if isinstance(where, dict) else where}"
+
+
 def build_training_mix(data: dict[str, Any], seed: int):
     """The weighted mix of `data.train` sources, filtered, plus the non-speech share."""
     specs = data.get("train") or []
     if not specs:
         raise ValueError("data.train lists no sources; see tiny_audio/training/sources.py for the accepted forms.")
     min_seconds, max_seconds = data.get("min_seconds", 0.3), data.get("max_seconds", 30.0)
-    parts = [filter_examples(load_source(spec), min_seconds, max_seconds, data.get("max_words", 200)) for spec in specs]
+    max_words = data.get("max_words", 200)
+    parts = [
+        filter_examples(load_source(spec), min_seconds, max_seconds, max_words, source_name(spec)) for spec in specs
+    ]
     parts = _common_columns(parts)
     weights = [float(spec.get("weight", 1.0)) for spec in specs]
     streaming = any(isinstance(part, datasets.IterableDataset) for part in parts)

@@ -19,7 +19,6 @@ import datasets
 import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from ..backbone_loading import cpu_lacks_fast_half_precision
 from ..configuration_asr import ASRConfig
@@ -27,7 +26,8 @@ from ..ctc_head import ctc_greedy_decode
 from ..modeling_asr import ASRModel
 from ..processing_asr import ASRProcessor
 from .augment import Augmentation
-from .collator import ASRCollator, batch_audio, decode_example
+from .checkpoints import last_complete_checkpoint
+from .collator import PLACEHOLDER, ASRCollator, batch_audio, decode_example, read_skip_log
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
 from .sources import build_training_mix, load_source
@@ -35,6 +35,7 @@ from .wall_clock import WallClock
 
 logger = logging.getLogger(__name__)
 
+SKIP_LOG = "skipped_samples.jsonl"  # in the output directory: the samples every attempt skipped (collator.py)
 # TrainingArguments that tiny-audio sets itself: the collator needs the raw columns, and labels are named "labels".
 FIXED_ARGUMENTS = {"remove_unused_columns": False, "label_names": ["labels"]}
 OUR_TRAINING_KEYS = (
@@ -67,7 +68,11 @@ class ASRTrainer(Trainer):
         self._ctc_losses: list[float] = []
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """The model's loss (decoder + CTC when opted in); the CTC part is kept aside for the logs."""
+        """The model's loss (decoder + CTC when opted in); the CTC part is kept aside for the logs. The collator's
+        placeholder (a batch whose every sample failed) still runs forward and backward, as every rank must, at 0."""
+        if inputs.pop(PLACEHOLDER, False):
+            loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+            return (loss * 0.0, outputs) if return_outputs else loss * 0.0
         loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
         if outputs.get("ctc_loss") is not None:
             self._ctc_losses.append(float(outputs["ctc_loss"]))
@@ -260,7 +265,10 @@ def train(recipe: dict[str, Any]) -> Path:
             )
         model.encoder_cache = EncoderCache()
     bounds = {"min_seconds": data.get("min_seconds", 0.3), "max_seconds": data.get("max_seconds", 30.0)}
-    last_checkpoint = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    last_checkpoint = last_complete_checkpoint(args.output_dir)
+    skip_log = Path(args.output_dir) / SKIP_LOG
+    if last_checkpoint is None:  # a fresh start: samples skipped by an attempt that saved nothing are skipped anew
+        skip_log.unlink(missing_ok=True)
     clock = WallClock.from_checkpoint(last_checkpoint, started)
     # A checkpoint from before the clock has no time recorded: the run's total is then unknown, and stays so.
     callbacks = [clock] if clock else []
@@ -276,7 +284,7 @@ def train(recipe: dict[str, Any]) -> Path:
         model=model,
         args=args,
         train_dataset=train_dataset,
-        data_collator=ASRCollator(processor, instruction, augmentation, seed=args.seed, **bounds),
+        data_collator=ASRCollator(processor, instruction, augmentation, seed=args.seed, skip_log=skip_log, **bounds),
         processing_class=processor,  # checkpoints then hold the processor too: each is a loadable model directory
         callbacks=callbacks,
         eval_dataset=load_eval_examples(data.get("eval"), seed=args.seed) or None,
@@ -291,6 +299,8 @@ def train(recipe: dict[str, Any]) -> Path:
     model_dir = Path(args.output_dir) / "model"
     if trainer.is_world_process_zero():  # one process writes
         run = {"started": started, "resumed_from": last_checkpoint, "final_eval": final_metrics, "clock": clock}
+        run["skipped"] = {**read_skip_log(skip_log), **trainer.data_collator.skipped}
+        log_skipped(run["skipped"])
         save_final_model(trainer, recipe, model_dir, output.training_loss, run)
     # Every process waits for the writer, then leaves the process group: a rank that exited while another still
     # worked was killed at exit by the group's background thread ("terminate called without an active exception").
@@ -298,6 +308,20 @@ def train(recipe: dict[str, Any]) -> Path:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
     return model_dir
+
+
+def log_skipped(skipped: dict[str, str], shown: int = 50) -> None:
+    """The closing line that names the samples the run skipped (over all its attempts)."""
+    if not skipped:
+        return
+    names = list(skipped)
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    logger.warning(
+        "%d samples were skipped (all attempts; reasons in training_summary.json): %s%s",
+        len(names),
+        ", ".join(names[:shown]),
+        more,
+    )
 
 
 def save_final_model(trainer: ASRTrainer, recipe: dict[str, Any], model_dir: Path, train_loss: float, run: dict):
@@ -320,7 +344,7 @@ def save_final_model(trainer: ASRTrainer, recipe: dict[str, Any], model_dir: Pat
         "wall_seconds": round(run["clock"].seconds(), 1) if run["clock"] else None,  # all attempts
         "resumed_from": run["resumed_from"],
         "final_eval": run["final_eval"],
-        "skipped_samples": trainer.data_collator.skipped,
+        "skipped_samples": run["skipped"],  # every attempt's (the skip log), not only this one's
     }
     if cache is not None:
         summary["encoder_cache"] = {"hits": cache.hits, "misses": cache.misses}

@@ -1,0 +1,125 @@
+"""Training past bad data and bad checkpoints (issue 38): a batch whose every sample fails, empty transcripts, the
+names of skipped samples across a resume, and a checkpoint half written when the run was killed."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import datasets
+import numpy as np
+import soundfile
+import tiny_backbones
+import yaml
+from test_training import run_train, tiny_recipe
+
+from tiny_audio.training.checkpoints import last_complete_checkpoint
+from tiny_audio.training.collator import PLACEHOLDER, ASRCollator, read_skip_log
+from tiny_audio.training.filtering import filter_examples
+from tiny_audio.training.sources import AUDIO, AUDIO_STRUCT
+
+
+def flac(seconds: float, seed: int) -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tiny_backbones.tone(seconds, 200 + 150 * (seed % 4), seed=seed), 16_000, format="FLAC")
+    return buffer.getvalue()
+
+
+def corpus_with_bad_rows(path) -> None:
+    """A corrupt clip first, three good ones, an empty transcript last (which the filter drops)."""
+    rows = {
+        "audio": [{"bytes": b"not audio at all", "path": "corrupt.flac"}]
+        + [{"bytes": flac(0.5, seed), "path": f"clip{seed}.flac"} for seed in range(3)]
+        + [{"bytes": flac(0.5, 9), "path": "empty.flac"}],
+        "text": ["corrupt clip", "hello", "hi there", "good day", "  "],
+        "duration": [0.5] * 5,
+    }
+    features = datasets.Features(
+        {"audio": AUDIO_STRUCT, "text": datasets.Value("string"), "duration": datasets.Value("float32")}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    datasets.Dataset.from_dict(rows, features=features).cast_column("audio", AUDIO).to_parquet(str(path))
+
+
+def test_a_batch_whose_every_sample_fails_becomes_a_placeholder_and_is_logged(backbone_paths, tmp_path):
+    _, processor = tiny_backbones.build_model(backbone_paths["hubert"], backbone_paths["llama"])
+    collator = ASRCollator(processor, "Transcribe the audio.", skip_log=tmp_path / "skipped.jsonl")
+    batch = collator([{"audio": {"bytes": b"not audio", "path": "broken.flac"}, "text": "x"}])
+    assert batch[PLACEHOLDER] is True and batch["input_ids"].shape[0] == 1
+    assert batch["labels"][0][batch["labels"][0] != -100].tolist() == [processor.tokenizer.eos_token_id]
+    good = {"audio": {"bytes": flac(0.5, 1), "path": "good.flac"}, "text": "hello"}
+    assert PLACEHOLDER not in collator([good])
+    collator([{"audio": {"bytes": b"", "path": "broken.flac"}, "text": "x"}])  # skipped again: named once
+    skipped = read_skip_log(tmp_path / "skipped.jsonl")
+    assert list(skipped) == ["broken.flac"] and "Cannot decode" in skipped["broken.flac"]
+
+
+def test_filter_examples_names_what_it_drops(tmp_path, caplog):
+    corpus_with_bad_rows(tmp_path / "train.parquet")
+    dataset = datasets.load_dataset("parquet", data_files=str(tmp_path / "train.parquet"), split="train")
+    with caplog.at_level(logging.INFO):
+        kept = filter_examples(dataset, 0.3, 30.0, 200, source="parquet train.parquet")
+    assert kept["text"] == ["corrupt clip", "hello", "hi there", "good day"]
+    assert "parquet train.parquet: dropped 1 of 5 examples for empty transcript: row 4 (empty.flac)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        streamed = filter_examples(dataset.to_iterable_dataset(), 0.3, 0.4, 200, source="streamed")
+        assert list(streamed) == []  # every clip is 0.5 s: over max_seconds
+    assert "streamed: dropped a streamed example (empty.flac) for empty transcript" in caplog.text
+    assert "streamed: dropped a streamed example (clip0.flac) for duration outside [0.3, 0.4] s" in caplog.text
+
+
+def test_the_newest_checkpoint_whose_trainer_state_parses_is_resumed(tmp_path, caplog):
+    assert last_complete_checkpoint(tmp_path / "nothing yet") is None
+    for step, state in [(2, '{"global_step": 2}'), (10, '{"global_step": 10}'), (12, '{"global_s'), (14, "")]:
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    (tmp_path / "checkpoint-16").mkdir()  # killed before its state was written
+    (tmp_path / "checkpoint-3.tmp").mkdir()  # not a checkpoint name
+    with caplog.at_level(logging.WARNING):
+        assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")
+    for step, problem in [(16, "is missing"), (14, "is empty"), (12, "is not whole JSON")]:
+        assert f"not resuming from {tmp_path / f'checkpoint-{step}'}: its trainer_state.json {problem}" in caplog.text
+
+
+def test_batch_size_1_run_past_a_corrupt_clip_resumes_past_a_half_written_checkpoint(tmp_path, backbone_paths):
+    """At batch size 1 the corrupt clip is a batch alone; a resume from before it still names it at the end."""
+    corpus_with_bad_rows(tmp_path / "bad" / "train.parquet")
+    recipe_path = tiny_recipe(
+        tmp_path,
+        backbone_paths,
+        max_steps=4,
+        per_device_train_batch_size=1,
+        train_sampling_strategy="sequential",  # the corrupt clip is step 1, before checkpoint-2
+        eval_strategy="no",
+        save_steps=2,
+    )
+    recipe = yaml.safe_load(recipe_path.read_text())
+    recipe["data"] = {"train": [{"parquet": str(tmp_path / "bad" / "train.parquet")}]}
+    recipe["augmentation"] = {}
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    run_dir = tmp_path / "run"
+    first = run_train(recipe_path)
+    log = first.communicate(timeout=600)[0]
+    assert first.returncode == 0, log[-3000:]
+    assert "skipping sample corrupt.flac" in log and "every sample of a batch of 1 failed" in log
+    assert "dropped 1 of 5 examples for empty transcript: row 4 (empty.flac)" in log
+    history = json.loads((run_dir / "checkpoint-4" / "trainer_state.json").read_text())["log_history"]
+    losses = [entry["loss"] for entry in history if "loss" in entry]  # step 1 is the placeholder's
+    assert losses[0] == 0 and all(np.isfinite(losses)) and all(loss > 0 for loss in losses[1:])
+    # As if killed while checkpoint-4 was written: its trainer state cut short, no final model yet.
+    state = run_dir / "checkpoint-4" / "trainer_state.json"
+    state.write_text(state.read_text()[:40])
+    for file in (run_dir / "model").iterdir():
+        file.unlink()
+    (run_dir / "model").rmdir()
+    second = run_train(recipe_path)
+    log = second.communicate(timeout=600)[0]
+    assert second.returncode == 0, log[-3000:]
+    assert f"not resuming from {run_dir / 'checkpoint-4'}: its trainer_state.json is not whole JSON" in log
+    assert f"resuming from {run_dir / 'checkpoint-2'}" in log and "Traceback" not in log
+    assert "skipping sample" not in log  # this attempt never met the corrupt clip...
+    summary = json.loads((run_dir / "model" / "training_summary.json").read_text())
+    assert summary["global_step"] == 4 and list(summary["skipped_samples"]) == ["corrupt.flac"]  # ...but names it
+    assert "1 samples were skipped (all attempts; reasons in training_summary.json): corrupt.flac" in log
