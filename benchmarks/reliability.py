@@ -535,12 +535,17 @@ def train_run(work: Path, backbones: dict, batch_size: int = 4, kill: bool = Fal
     summary_path = work / "run" / "model" / "training_summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     errors = [line for line in logs.splitlines() if line.startswith(("RuntimeError", "ValueError"))]
+    dropped = [line for line in logs.splitlines() if "for empty transcript:" in line]  # filter_examples' line
     return {
         "seconds": time.perf_counter() - started,
         "returncode": done.returncode,
         "steps": summary.get("global_step"),
         "named": sorted(summary.get("skipped_samples", {})),
-        "logged": sorted({name for name in ("corrupt.flac", "empty.flac") if f"skipping sample {name}" in logs}),
+        "logged": [
+            name
+            for name in ("corrupt.flac", "empty.flac")
+            if f"skipping sample {name}" in logs or any(f"({name})" in line for line in dropped)
+        ],
         "resumed": summary.get("resumed_from"),
         "tracebacks": logs.count("Traceback"),
         "killed_at": killed_at,
@@ -567,7 +572,7 @@ def check_training(args, work: Path) -> list[tuple[str, str, bool]]:
             f"training on 19 clips, a corrupt clip and an empty transcript (tiny backbones, {TRAINING_STEPS} steps "
             "of 4 clips)",
             f"straight through: {outcome(straight)}; {straight['seconds']:.0f} s. The empty transcript is dropped "
-            "before training (filter_examples), without a log line",
+            "before training (filter_examples), which logs it",
             straight["returncode"] == 0 and straight["steps"] == TRAINING_STEPS and "corrupt.flac" in straight["named"],
         ),
         (
