@@ -114,6 +114,7 @@ class ASRCollator:
         self.skipped[name] = reason
         logger.warning("skipping sample %s: %s", name, reason)
         if self.skip_log is not None:  # one write of one line: appends from several processes stay whole lines
+            self.skip_log.parent.mkdir(parents=True, exist_ok=True)  # before the Trainer's first save makes it
             with self.skip_log.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"sample": name, "reason": reason}) + "\n")
 
