@@ -44,9 +44,13 @@ def load_pipeline(model: str | None = None, device: str | None = None):
     A Hub model that cannot be had raises `ModelUnavailableError` (a ValueError and an OSError) with one line that
     names the offline choice, instead of transformers' multi-line OSError."""
     from transformers import pipeline
+    from transformers.utils import logging as transformers_logging
 
     from .evaluation.hub import explain_model_errors
 
+    # transformers draws a "Loading weights" bar per backbone even for local files: noise above the first transcript.
+    # Downloads from the Hub keep huggingface_hub's own bars.
+    transformers_logging.disable_progress_bar()
     with explain_model_errors(model):
         return pipeline(
             "automatic-speech-recognition", model=model or default_model(), trust_remote_code=True, device=device
