@@ -163,8 +163,10 @@ def _read_with_ffmpeg(data: bytes, what: str, why: str) -> np.ndarray:
                 f"soundfile (pip install soundfile) or ffmpeg, or convert to WAV, or pass a numpy array. Accepted "
                 f"input: {ACCEPTED}."
             ) from error
+        # transformers' ffmpeg message is generic (it asks for a valid extension and a full URL): say only that
+        # ffmpeg failed too; the error chain keeps its text for a traceback.
         raise ValueError(
-            f"Cannot decode {what} as audio ({why}; ffmpeg: {_name_buffers(str(error))}). Accepted input: {ACCEPTED}."
+            f"Cannot decode {what} as audio: {why}, and ffmpeg cannot read it either. Accepted input: {ACCEPTED}."
         ) from error
 
 
