@@ -103,10 +103,12 @@ def test_averaging_two_saved_models_writes_their_mean_and_records_it(tmp_path, m
 
 def test_a_clip_longer_than_whisper_takes_is_transcribed_in_pieces():
     """The ten real dev-real clips read one after another (about 45 s; Whisper's encoder takes at most 30 s): the
-    pipeline cuts the recording at pauses into pieces of up to 20 s and joins their texts. Greedy decoding of the
-    joined recording read 27.8% WER (the clips one by one, with 4 beams: 13%); a lost piece would cost over 40%."""
+    pipeline cuts the recording at pauses into pieces of up to 8 s and joins their texts. Greedy decoding of the
+    joined recording read 12.2% WER, the clips one by one 12.1% (in 20 s pieces, before issue 39: 27.8%; bf16
+    backbones, benchmarks/long_audio.py)."""
     import jiwer
     import numpy as np
+    import torch
     from transformers import pipeline
     from whisper_normalizer.english import EnglishTextNormalizer
 
@@ -117,13 +119,18 @@ def test_a_clip_longer_than_whisper_takes_is_transcribed_in_pieces():
     pause = np.zeros(12_000, dtype=np.float32)
     recording = np.concatenate([part for clip in clips for part in (load_audio(str(clip.path)), pause)])
     assert recording.shape[0] > 30 * 16_000
-    asr = pipeline("automatic-speech-recognition", model=str(DEFAULT_MODEL_DIR), trust_remote_code=True)
+    asr = pipeline(  # float32 backbones: every CPU reads them the same way (bf16 rounds differently without AMX)
+        "automatic-speech-recognition",
+        model=str(DEFAULT_MODEL_DIR),
+        trust_remote_code=True,
+        model_kwargs={"dtype": torch.float32},
+    )
     text = asr(recording, generate_kwargs={"num_beams": 1})["text"]
     normalise = EnglishTextNormalizer()
     reference = normalise(" ".join(clip.text for clip in clips))
     hypothesis = normalise(text)
-    assert len(hypothesis.split()) >= 0.85 * len(reference.split()), text
-    assert jiwer.wer(reference, hypothesis) < 0.35, text
+    assert len(hypothesis.split()) >= 0.9 * len(reference.split()), text
+    assert jiwer.wer(reference, hypothesis) < 0.16, text  # within ~3 points of clip by clip (12.1%)
 
 
 def test_the_embedded_models_texts_are_unchanged_on_real_and_synthetic_speech():
