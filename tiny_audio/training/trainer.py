@@ -70,11 +70,11 @@ class ASRTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """The model's loss (decoder + CTC when opted in); the CTC part is kept aside for the logs. The collator's
         placeholder (a batch whose every sample failed) still runs forward and backward, as every rank must, at 0."""
-        if inputs.pop(PLACEHOLDER, False):
-            loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
-            return (loss * 0.0, outputs) if return_outputs else loss * 0.0
+        placeholder = inputs.pop(PLACEHOLDER, False)
         loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
-        if outputs.get("ctc_loss") is not None:
+        if placeholder:
+            loss = loss * 0.0
+        elif outputs.get("ctc_loss") is not None:
             self._ctc_losses.append(float(outputs["ctc_loss"]))
         return (loss, outputs) if return_outputs else loss
 
@@ -299,7 +299,7 @@ def train(recipe: dict[str, Any]) -> Path:
     model_dir = Path(args.output_dir) / "model"
     if trainer.is_world_process_zero():  # one process writes
         run = {"started": started, "resumed_from": last_checkpoint, "final_eval": final_metrics, "clock": clock}
-        run["skipped"] = {**read_skip_log(skip_log), **trainer.data_collator.skipped}
+        run["skipped"] = read_skip_log(skip_log)  # every attempt's, from every worker and rank
         log_skipped(run["skipped"])
         save_final_model(trainer, recipe, model_dir, output.training_loss, run)
     # Every process waits for the writer, then leaves the process group: a rank that exited while another still
