@@ -27,16 +27,11 @@ from pathlib import Path
 
 import torch
 
+from tiny_audio.audio_input import SAMPLING_RATE
 from tiny_audio.configuration_asr import IGNORE_INDEX, ASRConfig, count_audio_tokens, count_encoder_frames
 from tiny_audio.modeling_asr import ASRModel
-from tiny_audio.training.check import (
-    GIB,
-    PROMPT_TOKENS,
-    SAMPLING_RATE,
-    Shapes,
-    backbone_config,
-    estimate_memory,
-)
+from tiny_audio.training.check import backbone_config
+from tiny_audio.training.memory_estimate import GIB, PROMPT_TOKENS, Shapes, estimate_memory
 from tiny_audio.training.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -154,7 +154,7 @@ def test_activation_checkpointing_trains_encoder_lora_projector_and_decoder_lora
     """The Trainer's `activation_checkpointing` on ASRModel with LoRA on both backbones: every layer runs again in
     the backward pass, and the gradients of the encoder LoRA, the projector and the decoder LoRA are those of a run
     without checkpointing."""
-    from tiny_audio.training.check import layer_stack
+    from tiny_audio.training.memory_estimate import layer_stack
 
     results = {}
     for checkpointing in (False, True):
@@ -236,7 +236,7 @@ def fsdp_worker(out_dir: str, encoder_dir: str, decoder_dir: str) -> None:
     from accelerate.utils.fsdp_utils import fsdp2_apply_ac, fsdp2_prepare_model
     from torch.distributed.fsdp import FSDPModule
 
-    from tiny_audio.training.check import layer_stack
+    from tiny_audio.training.memory_estimate import layer_stack
     from tiny_audio.training.trainer import build_model
 
     state = PartialState(cpu=True)  # gloo, from torchrun's environment
