@@ -72,7 +72,7 @@ def test_averaging_two_saved_models_writes_their_mean_and_records_it(tmp_path, m
     import torch
     from safetensors.torch import load_file, save_file
 
-    from tiny_audio.publish.model_card import TrainingRecord, _training_section
+    from tiny_audio.publish.training_record import TrainingRecord, training_section
 
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     from average_weights import average_weights
@@ -88,10 +88,10 @@ def test_averaging_two_saved_models_writes_their_mean_and_records_it(tmp_path, m
     assert load_file(first / "model.safetensors")["projector.weight"][0, 0] == 1.0  # the inputs are untouched
     summary = json.loads((averaged / "training_summary.json").read_text())
     assert summary["weights_averaged_with"] == [second.as_posix()] and summary["global_step"] == 10
-    section = _training_section(TrainingRecord.from_summary(summary))
+    section = training_section(TrainingRecord.from_summary(summary))
     assert f"element-wise mean of this run's trained weights and those of `{second.as_posix()}`" in section
     continued = {"global_step": 5, "recipe": {}, "warm_start": {"from": "runs/averaged", "summary": summary}}
-    chain = _training_section(TrainingRecord.from_summary(continued))
+    chain = training_section(TrainingRecord.from_summary(continued))
     assert f"(`runs/averaged`: 10 steps, then averaged with `{second.as_posix()}`)" in chain
 
     with pytest.raises(ValueError, match="is one of the models to average"):

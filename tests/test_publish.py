@@ -352,37 +352,37 @@ def test_push_script_routes_to_the_push_command(monkeypatch, capsys):
     assert "--self-contained" in help_text and "--dry-run" in help_text and "--verify" in help_text
 
 
-def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctc_objective():
-    from tiny_audio.publish.model_card import TrainingRecord, _objective, _training_section
+def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctcobjective():
+    from tiny_audio.publish.training_record import TrainingRecord, objective, training_section
 
     earlier = {"global_step": 2800, "samples_seen": 22400, "wall_seconds_this_run": 3737.3, "recipe": {}}
     recipe = {"training": {"init_from": "runs/default/model", "ctc_weight": 1.0, "ctc_only_steps": 0}}
     summary = {"global_step": 800, "recipe": recipe, "warm_start": {"from": "runs/default/model", "summary": earlier}}
-    section = _training_section(TrainingRecord.from_summary(summary))
+    section = training_section(TrainingRecord.from_summary(summary))
     assert "- Optimizer steps: 800" in section
     assert "earlier run (`runs/default/model`: 2,800 steps, 22,400 samples, 62.3 min" in section
-    assert "CTC loss (weight 1.0)" in _objective(recipe) and "first" not in _objective(recipe)
+    assert "CTC loss (weight 1.0)" in objective(recipe) and "first" not in objective(recipe)
     assert "All 2 runs" not in section  # this run's samples and time are unknown: no total
     # A chain of three runs: each earlier run is named, then the cost of all of them together.
     middle = {**summary, "samples_seen": 6400, "wall_seconds_this_run": 2868.0}
     newest = {"global_step": 2200, "samples_seen": 17600, "wall_seconds_this_run": 6000.0, "recipe": recipe}
     newest["warm_start"] = {"from": "tiny_audio/default_model", "summary": middle}
-    section = _training_section(TrainingRecord.from_summary(newest))
+    section = training_section(TrainingRecord.from_summary(newest))
     assert "Started from the trained weights of an earlier run (`tiny_audio/default_model`: 800 steps" in section
     assert "That run started from an earlier run (`runs/default/model`: 2,800 steps" in section
     assert "All 3 runs together: 5,800 steps, 46,400 samples, 3.5 h" in section
     assert "(of a resumed run" not in section  # none of the three was resumed
     # A resumed run reports all its attempts' time; one from before attempts were summed says it timed the last.
     summed = {**newest, "resumed_from": "runs/x/checkpoint-750", "wall_seconds": 7000.0}
-    section = _training_section(TrainingRecord.from_summary(summed))
+    section = training_section(TrainingRecord.from_summary(summed))
     assert "- Wall time: 116.7 min (all attempts; resumed from checkpoint-750)" in section
     assert "All 3 runs together: 5,800 steps, 46,400 samples, 3.8 h\n" in section + "\n"
-    section = _training_section(TrainingRecord.from_summary({**summed, "wall_seconds": None}))
+    section = training_section(TrainingRecord.from_summary({**summed, "wall_seconds": None}))
     assert "- Wall time: 100.0 min (the attempt that finished it; resumed from checkpoint-750)" in section
     assert "3.5 h (of a resumed run from before attempts were summed, only the last is timed)" in section
     warm_up = {"training": {"ctc_weight": 1, "ctc_only_steps": 2000}}
-    assert "The first 2,000 steps trained the projector" in _objective(warm_up)
-    assert "CTC" not in _objective({"training": {}})
+    assert "The first 2,000 steps trained the projector" in objective(warm_up)
+    assert "CTC" not in objective({"training": {}})
 
 
 def test_card_says_how_the_model_decodes():

@@ -17,8 +17,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model_card import HUB_ID, TrainingRecord, render_model_card, select_results
+from .model_card import HUB_ID, render_model_card, select_results
 from .redaction import drop_secrets
+from .training_record import TrainingRecord
 
 # The template of a published repository. It ships inside the package, so that push works from an installed wheel;
 # the checkout's top-level hub_repo/ is a link to it.

@@ -18,7 +18,8 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from .assemble import CARD_TEMPLATE, CONFIG_NAME, WEIGHTS_NAME, template_dir
-from .model_card import TrainingRecord, render_model_card
+from .model_card import render_model_card
+from .training_record import TrainingRecord
 
 CHECKPOINT_PREFIX = "checkpoint"  # transformers.trainer_utils.PREFIX_CHECKPOINT_DIR
 

@@ -3,7 +3,7 @@
 Metadata goes through huggingface_hub's `ModelCardData`, so `model-index` is in the Hub's own format (one result
 per dataset, WER in percent). Results come from `leaderboard_rows`, the same reader as `tiny-audio leaderboard`.
 The prose lives in `tiny_audio/publish/hub_repo/README.md.tmpl` (a `string.Template`: `$name` placeholders; the
-checkout's top-level `hub_repo/` links there).
+checkout's top-level `hub_repo/` links there). How the model was trained is `training_record`'s to say.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import math
 import re
 import string
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,65 +21,11 @@ import yaml
 from ..decoding import DecodingOptions
 from ..pipeline_asr import DEFAULT_CHUNK_SECONDS
 from ..processing_asr import WHISPER_MAX_SECONDS
-from .redaction import drop_secrets
+from .training_record import TrainingRecord, data_limitation, objective, training_datasets, training_section
 
 PIPELINE_TAG = "automatic-speech-recognition"
 TAGS = ["tiny-audio", "speech", "asr", "audio", "custom_code"]
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # "gpt2", "openai/whisper-tiny.en"
-
-
-@dataclass
-class TrainingRecord:
-    """How a checkpoint was trained, from `training_summary.json` (a finished run) or `trainer_state.json`."""
-
-    source: str
-    recipe: dict | None = None
-    global_step: int | None = None
-    samples_seen: int | None = None
-    wall_seconds: float | None = None
-    wall_seconds_partial: bool = False  # resumed, and only the last attempt was timed (runs from before WallClock)
-    resumed_from: str | None = None
-    train_loss: float | None = None
-    eval_wer: float | None = None  # fraction
-    eval_loss: float | None = None
-    epoch: float | None = None
-    warm_start: TrainingRecord | None = None  # the earlier run whose trained weights this one started from
-    warm_start_from: str | None = None
-    averaged_with: list[str] = field(default_factory=list)  # models whose weights were averaged into this one's
-
-    @classmethod
-    def from_summary(cls, summary: dict) -> TrainingRecord:
-        final = summary.get("final_eval") or {}
-        resumed = summary.get("resumed_from")
-        earlier = summary.get("warm_start") or {}
-        return cls(
-            warm_start=cls.from_summary(earlier["summary"]) if earlier.get("summary") else None,
-            warm_start_from=Path(earlier["from"]).as_posix() if earlier.get("from") else None,
-            source="training_summary.json",
-            recipe=drop_secrets(summary.get("recipe")),
-            global_step=summary.get("global_step"),
-            samples_seen=summary.get("samples_seen"),
-            wall_seconds=summary.get("wall_seconds") or summary.get("wall_seconds_this_run"),
-            wall_seconds_partial=bool(resumed) and summary.get("wall_seconds") is None,
-            resumed_from=Path(resumed).name if resumed else None,  # a local path: only its name is worth showing
-            train_loss=summary.get("train_loss"),
-            eval_wer=final.get("eval_wer"),
-            eval_loss=final.get("eval_loss"),
-            averaged_with=list(summary.get("weights_averaged_with") or []),
-        )
-
-    @classmethod
-    def from_trainer_state(cls, state: dict, recipe: dict | None = None) -> TrainingRecord:
-        evaluations = [entry for entry in state.get("log_history", []) if "eval_loss" in entry or "eval_wer" in entry]
-        last = evaluations[-1] if evaluations else {}
-        return cls(
-            source="trainer_state.json",
-            recipe=drop_secrets(recipe),
-            global_step=state.get("global_step"),
-            eval_wer=last.get("eval_wer"),
-            eval_loss=last.get("eval_loss"),
-            epoch=state.get("epoch"),
-        )
 
 
 # -- results -------------------------------------------------------------------------------------------------
@@ -157,20 +102,6 @@ def card_metadata(repo_id: str, config: dict, record: TrainingRecord | None, res
     )
 
 
-def training_datasets(recipe: dict | None) -> list[str]:
-    """Hub ids of the recipe's training sources (local corpora have none)."""
-    ids = []
-    for source in ((recipe or {}).get("data") or {}).get("train") or []:
-        hub = source.get("hub") if isinstance(source, dict) else None
-        if isinstance(hub, str):
-            from ..training.sources import HUB_SOURCES  # the names a recipe may use
-
-            hub = HUB_SOURCES.get(hub, {})
-        if isinstance(hub, dict) and hub.get("path") and hub["path"] not in ids:
-            ids.append(hub["path"])
-    return ids
-
-
 # -- prose ---------------------------------------------------------------------------------------------------
 
 
@@ -193,9 +124,9 @@ def render_model_card(
         "architecture": _architecture(config),
         "weights": _weights_sentence(config, weights),
         "results": _results_section(results, comparison),
-        "objective": _objective(recipe),
-        "training": _training_section(record),
-        "data_limitation": _data_limitation(recipe),
+        "objective": objective(recipe),
+        "training": training_section(record),
+        "data_limitation": data_limitation(recipe),
         "length_limitation": _length_limitation(recipe),
     }
     return string.Template(template).substitute(values)
@@ -298,82 +229,6 @@ def _results_section(results: list, comparison: list) -> str:
     return "\n".join(lines)
 
 
-def _objective(recipe: dict | None) -> str:
-    text = (
-        "Only the projector (and the LoRA weights, if any) was trained, with the decoder's own next-token loss on the "
-        "transcript; the backbones' own weights stayed frozen."
-    )
-    training = (recipe or {}).get("training") or {}
-    if training.get("ctc_weight"):
-        first = int(training.get("ctc_only_steps") or 0)
-        text += (
-            f" Beside it, a CTC loss (weight {training['ctc_weight']}) scored each audio embedding against the "
-            "decoder's own token embeddings, teaching the projector to spell the transcript in the decoder's input "
-            "vocabulary."
-        )
-        if first:
-            lora = " (and the encoder's LoRA)" if (recipe.get("model") or {}).get("encoder_lora") else ""
-            text += (
-                f" The first {first:,} steps trained the projector{lora} with this CTC loss alone (no decoder pass)."
-            )
-    return text
-
-
-def _training_section(record: TrainingRecord | None) -> str:
-    if record is None:
-        return "Not recorded: the checkpoint has neither `training_summary.json` nor `trainer_state.json`."
-    facts = []
-    if record.global_step is not None:
-        facts.append(f"- Optimizer steps: {record.global_step:,}")
-    if record.samples_seen is not None:
-        facts.append(f"- Training samples seen: {record.samples_seen:,}")
-    if record.epoch is not None:
-        facts.append(f"- Epochs: {record.epoch:.2f}")
-    if record.wall_seconds is not None:
-        resumed = ""
-        if record.resumed_from:
-            attempts = "the attempt that finished it" if record.wall_seconds_partial else "all attempts"
-            resumed = f" ({attempts}; resumed from {record.resumed_from})"
-        facts.append(f"- Wall time: {_duration(record.wall_seconds)}{resumed}")
-    if record.train_loss is not None:
-        facts.append(f"- Mean training loss: {record.train_loss:.4f}")
-    if record.eval_wer is not None or record.eval_loss is not None:
-        wer = f"WER {100 * record.eval_wer:.2f}%" if record.eval_wer is not None else ""
-        loss = f"loss {record.eval_loss:.4f}" if record.eval_loss is not None else ""
-        facts.append(f"- Held-out evaluation at the end of training: {', '.join(p for p in (wer, loss) if p)}")
-    facts += _warm_start_facts(record)
-    if record.averaged_with:
-        others = ", ".join(f"`{path}`" for path in record.averaged_with)
-        facts.append(
-            f"- Weights: the element-wise mean of this run's trained weights and those of {others} "
-            "(`scripts/average_weights.py`); the held-out figure above is this run's own, before averaging"
-        )
-    recipe = record.recipe
-    if recipe:
-        sources = ((recipe.get("data") or {}).get("train")) or []
-        if sources:
-            facts.append("- Training data: " + "; ".join(_describe_source(source) for source in sources))
-    text = "\n".join(facts) or "No figures recorded."
-    if recipe:
-        text += (
-            "\n\nThe recipe (`tiny-audio train --config recipe.yaml` reproduces the run):\n\n```yaml\n"
-            + yaml.safe_dump(recipe, sort_keys=False).rstrip()
-            + "\n```"
-        )
-    return text + f"\n\n(From `{record.source}`.)"
-
-
-def _describe_source(source: Any) -> str:
-    if not isinstance(source, dict):
-        return str(source)
-    kind = next((key for key in ("corpus", "hub", "audiofolder", "parquet") if key in source), None)
-    where = source.get(kind) if kind else source
-    if isinstance(where, dict):
-        where = "/".join(str(part) for part in (where.get("path"), where.get("name")) if part)
-    weight = f", weight {source['weight']}" if "weight" in source else ""
-    return f"{kind or 'source'} `{where}`{weight}"
-
-
 def human_size(num_bytes: float) -> str:
     """1536 -> "1.5 KB" (powers of 1000, as the Hub shows file sizes)."""
     size = float(num_bytes)
@@ -382,64 +237,6 @@ def human_size(num_bytes: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"
-
-
-def _warm_start_facts(record: TrainingRecord) -> list[str]:
-    """One line per earlier run of the warm-start chain (newest first), then the whole chain's cost."""
-    facts, runs, current = [], [record], record
-    while current.warm_start_from:
-        lead = "Started from the trained weights of" if current is record else "That run started from"
-        earlier = current.warm_start
-        if earlier is None:
-            facts.append(f"- {lead} `{current.warm_start_from}` (no record of that run)")
-            break
-        figures = [f"{earlier.global_step:,} steps" if earlier.global_step is not None else None]
-        figures.append(f"{earlier.samples_seen:,} samples" if earlier.samples_seen is not None else None)
-        figures.append(_duration(earlier.wall_seconds) if earlier.wall_seconds is not None else None)
-        if earlier.averaged_with:  # the figures are that run's own; its saved weights were a mean
-            figures.append("then averaged with " + ", ".join(f"`{path}`" for path in earlier.averaged_with))
-        facts.append(f"- {lead} an earlier run (`{current.warm_start_from}`: {', '.join(f for f in figures if f)})")
-        runs.append(earlier)
-        current = earlier
-    if len(runs) == 1:
-        return facts
-    facts.append(
-        "- The figures above are this run's alone; the earlier runs' recipes are under `warm_start` in "
-        "`training_summary.json`"
-    )
-    partial = " (of a resumed run from before attempts were summed, only the last is timed)"
-    partial = partial if any(run.wall_seconds_partial for run in runs) else ""
-    if all(None not in (run.global_step, run.samples_seen, run.wall_seconds) for run in runs):
-        facts.append(
-            f"- All {len(runs)} runs together: {sum(run.global_step for run in runs):,} steps, "
-            f"{sum(run.samples_seen for run in runs):,} samples, {_duration(sum(run.wall_seconds for run in runs))}"
-            + partial
-        )
-    return facts
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _data_limitation(recipe: dict | None) -> str:
-    sources = ((recipe or {}).get("data") or {}).get("train") or []
-    if sources and all(isinstance(source, dict) and "corpus" in source for source in sources):
-        return (
-            "**Synthetic training speech.** It learned from text-to-speech voices only (tiny-audio's synthetic "
-            "corpus): expect many more errors on real recordings, accents, spontaneous or noisy speech than on "
-            "clean synthetic audio. Judge it by results on real speech, not by its training loss."
-        )
-    if sources:
-        return (
-            "**Training data.** It knows the speech of its training data (above); accents, recording conditions "
-            "and vocabulary that data lacks will give more errors."
-        )
-    return "**Training data unknown.** No recipe was recorded with this checkpoint; treat its accuracy as untested."
 
 
 def _length_limitation(recipe: dict | None) -> str:
