@@ -599,9 +599,26 @@ def check_training(args, work: Path) -> list[tuple[str, str, bool]]:
 TABLE_START, TABLE_END = "<!-- reliability table: written by benchmarks/reliability.py -->", "<!-- end of table -->"
 
 
-def write_table(path: Path, table: str) -> None:
-    """Put `table` between the markers of `path` (the rest of the page is prose), or write a page of its own."""
+TABLE_HEAD = ["| check | measured | pass |", "| --- | --- | :---: |"]
+
+
+def table_rows(page: str) -> dict[str, str]:
+    """The rows of the table between the markers of `page`, by their check (first cell)."""
+    if TABLE_START not in page or TABLE_END not in page:
+        return {}
+    inside = page.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0]
+    rows = [line for line in inside.splitlines() if line.startswith("| ") and line not in TABLE_HEAD]
+    return {row.split(" | ", 1)[0]: row for row in rows}
+
+
+def write_table(path: Path, rows: list[str], footer: str) -> None:
+    """Put the table between the markers of `path` (the rest of the page is prose), or write a page of its own.
+    Rows already there whose check was not run this time (`--only`) are kept, so a partial run updates its rows."""
     page = path.read_text(encoding="utf-8") if path.is_file() else ""
+    merged = table_rows(page)
+    for row in rows:
+        merged[row.split(" | ", 1)[0]] = row
+    table = "\n".join(TABLE_HEAD + list(merged.values())) + f"\n\n{footer}\n"
     if TABLE_START in page and TABLE_END in page:
         before, rest = page.split(TABLE_START, 1)
         page = f"{before}{TABLE_START}\n{table}{TABLE_END}{rest.split(TABLE_END, 1)[1]}"
@@ -642,15 +659,14 @@ def main() -> int:
             rows += checks[name](args, work)
             seconds[name] = time.perf_counter() - started
             print(f"{name}: {seconds[name]:.0f} s", flush=True)
-    table = ["| check | measured | pass |", "| --- | --- | :---: |"]
-    table += [f"| {check} | {measured} | {'✅' if passed else '❌'} |" for check, measured, passed in rows]
+    lines = [f"| {check} | {measured} | {'✅' if passed else '❌'} |" for check, measured, passed in rows]
     timing = ", ".join(f"{name} {value:.0f} s" for name, value in seconds.items())
     # Other work on the machine slows every row down several times over (torch's threads wait for taken cores).
     load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} CPUs"
-    text = "\n".join(table) + f"\n\nWall time per check: {timing}; total {sum(seconds.values()):.0f} s ({load}).\n"
-    print(text)
+    footer = f"Wall time of the last run ({args.only}): {timing}; total {sum(seconds.values()):.0f} s ({load})."
+    print("\n".join(TABLE_HEAD + lines) + f"\n\n{footer}")
     if args.output:
-        write_table(args.output, text)
+        write_table(args.output, lines, footer)
         print(f"(table written to {args.output})")
     return 0 if all(passed for *_, passed in rows) else 1
 

@@ -282,3 +282,13 @@ def test_transcribe_takes_a_folder_resumes_into_its_output_dir_and_retries_failu
     assert "holds no audio file" in capsys.readouterr().err
     assert main(["transcribe", str(good[0]), "--retry-failed"]) == 2
     assert "--retry-failed reads the failures" in capsys.readouterr().err
+
+
+def test_a_partial_benchmark_run_updates_its_rows_and_keeps_the_others(tmp_path):
+    page = tmp_path / "reliability.md"
+    page.write_text("# Reliability\n\nProse before.\n", encoding="utf-8")
+    reliability.write_table(page, ["| folder | 10 files | ✅ |", "| long | 60 s | ✅ |"], "Wall time: all.")
+    reliability.write_table(page, ["| long | 50 s | ✅ |"], "Wall time: long.")  # as `--only long` writes it
+    text = page.read_text(encoding="utf-8")
+    assert list(reliability.table_rows(text).values()) == ["| folder | 10 files | ✅ |", "| long | 50 s | ✅ |"]
+    assert "Wall time: long." in text and "Wall time: all." not in text
