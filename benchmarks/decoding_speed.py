@@ -18,10 +18,10 @@ import time
 import torch
 
 from tiny_audio import ASRModel
-from tiny_audio.audio_input import load_audio
+from tiny_audio.app.transcribe import default_model
 from tiny_audio.data.dev_real import dev_clips
-from tiny_audio.processing_asr import ASRProcessor
-from tiny_audio.transcribe import default_model
+from tiny_audio.model.audio_input import load_audio
+from tiny_audio.model.processing_asr import ASRProcessor
 
 ROWS = [  # (label, backbone dtype, generate() options beyond the model's config)
     ("default: 4 beams, CTC prefix 0.2, 3 frequency warps, float32 here", None, {}),

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from tiny_audio.ctc_head import ProjectorCTCLoss
+from tiny_audio.model.ctc_head import ProjectorCTCLoss
 from tiny_audio.training.collator import ASRCollator, batch_audio, decode_example
 from tiny_audio.training.encoder_cache import EncoderCache
 from tiny_audio.training.recipe import load_recipe

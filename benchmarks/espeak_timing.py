@@ -15,7 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from tiny_audio.audio_input import SAMPLING_RATE, resample
+from tiny_audio.model.audio_input import resample
+from tiny_audio.model.constants import SAMPLING_RATE
 
 # espeak_EVENT_TYPE and other constants of speak_lib.h (espeak-ng 1.51).
 EVENT_LIST_TERMINATED, EVENT_WORD, EVENT_END, EVENT_MSG_TERMINATED, EVENT_PHONEME = 0, 1, 5, 6, 7

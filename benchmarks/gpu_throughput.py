@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from tiny_audio.audio_input import SAMPLING_RATE
-from tiny_audio.configuration_asr import IGNORE_INDEX, ASRConfig, count_audio_tokens, count_encoder_frames
-from tiny_audio.modeling_asr import ASRModel
+from tiny_audio.model.configuration_asr import ASRConfig, count_audio_tokens, count_encoder_frames
+from tiny_audio.model.constants import IGNORE_INDEX, SAMPLING_RATE
+from tiny_audio.model.modeling_asr import ASRModel
 from tiny_audio.training.check import backbone_config
 from tiny_audio.training.memory_estimate import GIB, PROMPT_TOKENS, Shapes, estimate_memory
 from tiny_audio.training.recipe import load_recipe

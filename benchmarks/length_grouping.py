@@ -20,8 +20,8 @@ import torch
 from torch.utils.data import RandomSampler
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from tiny_audio.audio_input import SAMPLING_RATE
-from tiny_audio.configuration_asr import count_audio_tokens
+from tiny_audio.model.configuration_asr import count_audio_tokens
+from tiny_audio.model.constants import SAMPLING_RATE
 from tiny_audio.training.collator import ASRCollator
 from tiny_audio.training.recipe import load_recipe
 from tiny_audio.training.sources import build_training_mix

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_audio.audio_input import SAMPLING_RATE, load_audio
 from tiny_audio.evaluation.scoring import score
+from tiny_audio.model.audio_input import load_audio
+from tiny_audio.model.constants import SAMPLING_RATE
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "tests" / "data" / "embedded_texts" / "synthetic"

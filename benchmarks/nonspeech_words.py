@@ -15,9 +15,9 @@ import argparse
 import numpy as np
 from transformers import pipeline
 
+from tiny_audio.app.transcribe import default_model
 from tiny_audio.evaluation.scoring import count_words
 from tiny_audio.training.nonspeech import nonspeech_clip
-from tiny_audio.transcribe import default_model
 
 EVAL_SEED_BASE = 987_654_321  # training uses seed * 1_000_003 + index with small seeds
 

@@ -8,7 +8,7 @@ markdown table and written to `--output`:
 
 - folder: `--clips` files of real speech (hello.wav and the short clips of Debian's pocketsphinx-testdata, copied
   under new names into two levels of folders) with `--broken` corrupt, empty, silent or truncated ones mixed in, run
-  through `tiny_audio.batch.transcribe_batch` in a child process that is killed (SIGKILL) at a random point and then
+  through `tiny_audio.app.batch.transcribe_batch` in a child process that is killed (SIGKILL) at a random point and then
   rerun: every good file transcribed, every broken one reported in one line, none lost, each once in results.jsonl.
 - long: one recording of `--minutes` minutes (a real clip every minute, digital silence between) through the
   pipeline: wall time, peak RSS, and RSS once 10, 30 and 60 minutes of it are transcribed.
@@ -138,8 +138,8 @@ def worker(argv: list[str]) -> int:
     parser.add_argument("--model")
     parser.add_argument("--batch-size", type=int, default=1)
     args = parser.parse_args(argv)
-    from tiny_audio.batch import transcribe_batch
-    from tiny_audio.transcribe import load_pipeline
+    from tiny_audio.app.batch import transcribe_batch
+    from tiny_audio.app.transcribe import load_pipeline
 
     asr = load_pipeline(args.model)
     report = transcribe_batch(
@@ -207,7 +207,7 @@ def run_killed_then_resumed(command: list[str], results: Path, kill_after: int, 
 
 def tally(results: Path, good: list[Path], bad: list[Path], stderr: str) -> dict:
     """What results.jsonl and the error lines say about each file."""
-    from tiny_audio.batch import read_results
+    from tiny_audio.app.batch import read_results
 
     records = read_results(results)
     lines_per_file: dict[str, int] = {}
@@ -279,7 +279,7 @@ def rss_mb() -> float:
 def long_recording(minutes: float) -> tuple[np.ndarray, int]:
     """`minutes` of audio: one real clip at the end of every minute, digital silence before it (the pipeline skips
     pieces that are all silence); returns (int16 samples, seconds of speech)."""
-    from tiny_audio.audio_input import load_audio
+    from tiny_audio.model.audio_input import load_audio
 
     clips = [load_audio(path) for path in speech_clips()]
     minute = 60 * SAMPLING_RATE
@@ -295,9 +295,9 @@ def long_recording(minutes: float) -> tuple[np.ndarray, int]:
 def long_worker(argv: list[str]) -> int:
     """Child of the long check: transcribe one WAV file, printing JSON with the RSS after each decoded piece."""
     path, model = argv[0], argv[1] if len(argv) > 1 else None
-    from tiny_audio.audio_input import MIN_SECONDS, load_audio, split_at_pauses
-    from tiny_audio.pipeline_asr import DEFAULT_CHUNK_SECONDS
-    from tiny_audio.transcribe import load_pipeline
+    from tiny_audio.app.transcribe import load_pipeline
+    from tiny_audio.model.audio_input import load_audio, split_at_pauses
+    from tiny_audio.model.constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS
 
     asr = load_pipeline(model)
     asr(str(SAMPLE), **GREEDY)  # warm: the first call's one-off allocations are not the recording's

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
 
-from tiny_audio.whisper_encoder import whisper_encode
+from tiny_audio.model.whisper_encoder import whisper_encode
 
 ARCHITECTURES = {  # (d_model, layers, heads) of published Whisper encoders
     "whisper-tiny.en": (384, 4, 6),

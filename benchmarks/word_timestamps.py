@@ -5,7 +5,7 @@
 
 Speech with known word boundaries: espeak-ng reads Harvard sentences (IEEE 1969; lists 3-5, three sentences to a
 clip) in five voices, and its library reports where each word's first phoneme starts and where the next phoneme (a
-pause or the next word) begins (benchmarks/espeak_timing.py). The tuning of tiny_audio/alignment.py (JOIN_GAP) used
+pause or the next word) begins (benchmarks/espeak_timing.py). The tuning of model/alignment.py (JOIN_GAP) used
 lists 1-2 in four other voices, never these clips.
 
 Both systems transcribe every clip through `pipeline(...)(clip, return_timestamps="word")`: tiny-audio with the
@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # espeak_timing.py lies beside this script
 from espeak_timing import TimedWord, synthesise  # noqa: E402
 
-from tiny_audio.transcribe import default_model  # noqa: E402
+from tiny_audio.app.transcribe import default_model  # noqa: E402
 
 HARVARD_LISTS_3_TO_5 = [
     "The small pup gnawed a hole in the sock.",

@@ -2,13 +2,13 @@
 
 With the Hugging Face Hub: LibriSpeech test-clean clips in samples/LibriSpeech/test-clean/. Without it (said in one
 line): the real speech clips of Debian's pocketsphinx-testdata in samples/dev-real/. Either way the bundled
-samples/hello.wav, and test.wav (the clip the class exercises open). Everything lives in tiny_audio.course_samples.
+samples/hello.wav, and test.wav (the clip the class exercises open). Everything lives in tiny_audio.app.course_samples.
 """
 
 import argparse
 import sys
 
-from tiny_audio.course_samples import LIBRISPEECH_CLIPS, fetch_samples
+from tiny_audio.app.course_samples import LIBRISPEECH_CLIPS, fetch_samples
 
 
 def main(argv: list[str] | None = None) -> int:

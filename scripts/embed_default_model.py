@@ -2,11 +2,11 @@
 
     python scripts/embed_default_model.py runs/default/model [--generation num_beams=4 no_repeat_ngram_size=4]
 
-Weights, config, tokenizer/processor files, model card and training summary are copied. The remote-code files become
-symlinks to the library's own modules, so the repository keeps one copy of them (a wheel stores the files they point
-to, and `pipeline(model=DIR, trust_remote_code=True)` reads through the links). `--generation KEY=VALUE ...` sets the
-embedded config's decoding (`generation`; values are read as YAML, as in recipe overrides) for a model whose run
-decoded otherwise, e.g. greedily for quick validation.
+Weights, config, tokenizer/processor files, model card and training summary are copied. The remote code becomes
+symlinks to every module of the model folder (`tiny_audio/model/`), so the repository keeps one copy of them (a wheel
+stores the files they point to, and `pipeline(model=DIR, trust_remote_code=True)` reads through the links).
+`--generation KEY=VALUE ...` sets the embedded config's decoding (`generation`; values are read as YAML, as in recipe
+overrides) for a model whose run decoded otherwise, e.g. greedily for quick validation.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from tiny_audio.model import MODEL_DIR, remote_code_files
 from tiny_audio.training.recipe import parse_value
 
-PACKAGE = Path(__file__).resolve().parents[1] / "tiny_audio"
-TARGET = PACKAGE / "default_model"
+TARGET = MODEL_DIR.parent / "default_model"
 
 
 def embed(model_dir: Path, target: Path = TARGET, generation: dict[str, Any] | None = None) -> list[Path]:
@@ -30,15 +30,10 @@ def embed(model_dir: Path, target: Path = TARGET, generation: dict[str, Any] | N
         shutil.rmtree(target)
     target.mkdir(parents=True)
     for source in sorted(model_dir.iterdir()):
-        destination = target / source.name
-        if source.suffix == ".py":
-            if not (PACKAGE / source.name).is_file():
-                raise FileNotFoundError(
-                    f"{source.name} is not a tiny_audio module; was the model saved by this version?"
-                )
-            destination.symlink_to(Path("..") / source.name)
-        elif source.is_file():
-            shutil.copy2(source, destination)
+        if source.is_file() and source.suffix != ".py":  # the saved code is this version's: linked below
+            shutil.copy2(source, target / source.name)
+    for module in remote_code_files():
+        (target / module.name).symlink_to(Path("..") / MODEL_DIR.name / module.name)
     if generation:
         config_path = target / "config.json"
         config = json.loads(config_path.read_text())

@@ -2,7 +2,7 @@
 
     python scripts/transcribe.py speech.wav [--model mazesmazes/tiny-audio]
 
-Everything lives in tiny_audio.transcribe; this file only forwards its arguments.
+Everything lives in tiny_audio.app.transcribe; this file only forwards its arguments.
 """
 
 import sys

@@ -73,7 +73,7 @@ def test_download_samples_with_the_hub_writes_librispeech_where_the_course_looks
     import numpy as np
     import soundfile as sf
 
-    from tiny_audio import course_samples
+    from tiny_audio.app import course_samples
 
     clips = [("1089-134686-0000", "he hoped", 1.5), ("1089-134686-0001", "stuff it into you", 3.2), ("x-y-2", "a", 8)]
     stream = [(clip_id, text, np.full(int(seconds * 16000), 0.1, np.float32)) for clip_id, text, seconds in clips]

@@ -10,8 +10,8 @@ import tiny_backbones
 import torch
 from torch import nn
 
-from tiny_audio.ctc_head import CTCPrefixScorer, ctc_classes, ctc_logits
-from tiny_audio.decoding import DecodingOptions
+from tiny_audio.model.ctc_head import CTCPrefixScorer, ctc_classes, ctc_logits
+from tiny_audio.model.decoding_options import DecodingOptions
 
 
 def full_vocabulary_log_likelihood(log_probs: torch.Tensor, tokens: list[int]) -> float:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tiny_audio.transcribe import DEFAULT_MODEL_DIR
+from tiny_audio.app.transcribe import DEFAULT_MODEL_DIR
+from tiny_audio.model import remote_code_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tiny_audio" / "samples" / "hello.wav"
@@ -24,8 +25,10 @@ def test_default_model_directory_is_small_and_holds_no_second_copy_of_the_code()
     assert config["encoder_name_or_path"] == "openai/whisper-tiny.en"
     assert config["decoder_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert (DEFAULT_MODEL_DIR / "model.safetensors").stat().st_size < 40 * 2**20
-    for code in DEFAULT_MODEL_DIR.glob("*.py"):
-        assert code.is_symlink() and code.resolve() == (ROOT / "tiny_audio" / code.name).resolve()
+    linked = sorted(DEFAULT_MODEL_DIR.glob("*.py"))
+    assert [code.name for code in linked] == [module.name for module in remote_code_files()]
+    for code in linked:
+        assert code.is_symlink() and code.resolve() == (ROOT / "tiny_audio" / "model" / code.name).resolve()
 
 
 def test_readme_main_command_transcribes_the_bundled_sample_offline():
@@ -62,7 +65,8 @@ def test_embedding_a_model_can_set_its_decoding(tmp_path, monkeypatch):
     embed(saved, target, generation=settings)
     config = json.loads((target / "config.json").read_text())
     assert config["generation"] == {"max_new_tokens": 96, "num_beams": 4, "no_repeat_ngram_size": 4}
-    assert (target / "modeling_asr.py").readlink() == Path("..") / "modeling_asr.py"
+    assert (target / "modeling_asr.py").readlink() == Path("..") / "model" / "modeling_asr.py"
+    assert {path.name for path in target.glob("*.py")} == {module.name for module in remote_code_files()}
     embed(saved, target)  # without the option the saved decoding is kept
     assert json.loads((target / "config.json").read_text())["generation"]["num_beams"] == 1
 
@@ -112,8 +116,8 @@ def test_a_clip_longer_than_whisper_takes_is_transcribed_in_pieces():
     from transformers import pipeline
     from whisper_normalizer.english import EnglishTextNormalizer
 
-    from tiny_audio.audio_input import load_audio
     from tiny_audio.data.dev_real import dev_clips
+    from tiny_audio.model.audio_input import load_audio
 
     clips = dev_clips()
     pause = np.zeros(12_000, dtype=np.float32)

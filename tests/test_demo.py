@@ -25,7 +25,7 @@ needs_browser = pytest.mark.skipif(
 
 
 def test_text_mode_switches_the_lora_off_and_back_on(trained_model):
-    from tiny_audio.demo import lora_switched_off
+    from tiny_audio.app.demo import lora_switched_off
 
     model, _ = trained_model
     tokens = torch.tensor([[1, 2, 3, 4]])
@@ -105,7 +105,7 @@ def wait_for(condition, seconds: float = 120):
 
 @needs_browser
 def test_an_uploaded_clip_comes_back_as_the_pipelines_text(demo_url, browser):
-    from tiny_audio.transcribe import transcribe_files
+    from tiny_audio.app.transcribe import transcribe_files
 
     expected = transcribe_files([str(SAMPLE)], model="tiny_audio/default_model")[0]
     browser.get(demo_url)
@@ -123,7 +123,7 @@ def test_an_uploaded_clip_comes_back_as_the_pipelines_text(demo_url, browser):
 def test_streaming_shows_the_text_growing_word_by_word(demo_url, browser):
     """With "Show the text as it is decoded" ticked, the output box grows word by word (greedy search) and ends
     with the pipeline's greedy text."""
-    from tiny_audio.transcribe import transcribe_files
+    from tiny_audio.app.transcribe import transcribe_files
 
     expected = transcribe_files([str(SAMPLE)], model="tiny_audio/default_model", generate_kwargs={"num_beams": 1})[0]
     browser.get(demo_url)
@@ -157,7 +157,7 @@ def test_running_without_audio_says_what_is_missing(demo_url, demo_log, browser)
 
 @needs_browser
 def test_text_mode_answers_with_the_decoder_alone(demo_url, browser):
-    from tiny_audio.demo import DemoModel
+    from tiny_audio.app.demo import DemoModel
 
     message = "Name a fruit."
     expected = DemoModel("tiny_audio/default_model").chat(message)
@@ -173,7 +173,7 @@ def test_text_mode_answers_with_the_decoder_alone(demo_url, browser):
 
 @pytest.fixture(scope="module")
 def default_demo_model():
-    from tiny_audio.demo import DemoModel
+    from tiny_audio.app.demo import DemoModel
 
     return DemoModel("tiny_audio/default_model")
 

@@ -7,9 +7,9 @@ import pytest
 import tiny_backbones
 import torch
 
-from tiny_audio.ctc_head import ctc_classes, ctc_logits
-from tiny_audio.decoding import _surest_warp
-from tiny_audio.frequency_warp import mel_band_centers, warp_frequency
+from tiny_audio.model.ctc_head import ctc_classes, ctc_logits
+from tiny_audio.model.decoding import _surest_warp
+from tiny_audio.model.frequency_warp import mel_band_centers, warp_frequency
 
 FACTORS = (0.85, 1.0, 1.15)
 OPTIONS = {"num_beams": 1, "max_new_tokens": 6}

@@ -11,8 +11,9 @@ import soundfile
 import torch
 from conftest import TARGETS
 
-from tiny_audio import ASRPipeline, audio_input
-from tiny_audio.audio_input import load_audio, resample, split_at_pauses
+from tiny_audio import ASRPipeline
+from tiny_audio.model import audio_input
+from tiny_audio.model.audio_input import load_audio, resample, split_at_pauses
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 import soundfile
 import tiny_backbones
 
-from tiny_audio.batch import RESULTS_FILE, expand_inputs, read_results, transcribe_batch
+from tiny_audio.app.batch import RESULTS_FILE, expand_inputs, read_results, transcribe_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -38,7 +38,7 @@ def tiny_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def asr(tiny_model_dir):
-    from tiny_audio.transcribe import load_pipeline
+    from tiny_audio.app.transcribe import load_pipeline
 
     return load_pipeline(str(tiny_model_dir))
 

@@ -19,9 +19,10 @@ from conftest import TARGETS
 from transformers import AutoConfig, AutoModel, AutoProcessor, pipeline
 
 from tiny_audio import ASRConfig, ASRModel, ASRPipeline, ASRProcessor
+from tiny_audio.model import remote_code_files
 
-# The Hub remote code: the embedded default model links each of the library's model files (one list to keep).
-REMOTE_CODE_FILES = {path.name for path in (Path(__file__).parents[1] / "tiny_audio" / "default_model").glob("*.py")}
+# The Hub remote code: every module of the model folder.
+REMOTE_CODE_FILES = {path.name for path in remote_code_files()}
 
 
 def save(model, processor, directory: Path, **options) -> Path:
@@ -54,7 +55,7 @@ def test_config_round_trips_and_rejects_what_it_cannot_build(tmp_path):
 
 def test_saved_directory_holds_config_weights_processor_and_remote_code(saved_dir):
     names = {path.name for path in saved_dir.iterdir()}
-    assert REMOTE_CODE_FILES <= names
+    assert {name for name in names if name.endswith(".py")} == REMOTE_CODE_FILES
     assert {"config.json", "model.safetensors", "tokenizer.json", "processor_config.json"} <= names
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in names)
     config = json.loads((saved_dir / "config.json").read_text())
@@ -177,7 +178,7 @@ def test_transcribe_command_passes_decoding_options_to_the_pipeline(saved_dir, t
 
 
 def test_transcribe_command_hands_the_beam_width_to_generate(monkeypatch, tmp_path):
-    from tiny_audio import transcribe
+    from tiny_audio.app import transcribe
 
     calls = []
 
@@ -215,7 +216,7 @@ def test_a_cpu_without_fast_bf16_loads_bf16_backbones_in_float32(
 ):
     from transformers import AutoModelForCausalLM
 
-    from tiny_audio import modeling_asr
+    from tiny_audio.model import modeling_asr
 
     bf16_decoder = tmp_path / "decoder-bf16"
     AutoModelForCausalLM.from_pretrained(backbone_paths["llama"], dtype=torch.bfloat16).save_pretrained(bf16_decoder)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tiny_audio import ASRModel
-from tiny_audio.transcribe import DEFAULT_MODEL_DIR
+from tiny_audio.app.transcribe import DEFAULT_MODEL_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,7 +90,7 @@ def test_importing_the_remote_code_writes_no_file_opens_no_socket_and_sets_no_va
 
 
 def test_the_demo_serves_only_this_machine_unless_told_otherwise(monkeypatch):
-    from tiny_audio import demo
+    from tiny_audio.app import demo
 
     served = {}
 

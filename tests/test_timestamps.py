@@ -20,10 +20,11 @@ import torch
 from conftest import TARGETS
 from transformers import TextIteratorStreamer, TextStreamer
 
-from tiny_audio import ASRPipeline, transcribe
-from tiny_audio.alignment import audio_token_times, forced_align, segments
-from tiny_audio.audio_input import split_at_pauses
-from tiny_audio.transcribe import DEFAULT_MODEL_DIR, subtitles
+from tiny_audio import ASRPipeline
+from tiny_audio.app import transcribe
+from tiny_audio.app.transcribe import DEFAULT_MODEL_DIR, subtitles
+from tiny_audio.model.alignment import audio_token_times, forced_align, segments
+from tiny_audio.model.audio_input import split_at_pauses
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -121,7 +122,7 @@ def test_bad_timestamp_requests_say_what_is_wrong(tiny_asr, training_clips, monk
 
 
 def test_a_streamer_gets_the_text_of_every_piece_and_one_end(tiny_asr, training_clips, monkeypatch):
-    from tiny_audio import pipeline_asr
+    from tiny_audio.model import pipeline_asr
 
     # A recording cut into exactly the two training clips, whose texts the model knows.
     recording = np.concatenate(training_clips)
@@ -142,7 +143,7 @@ def test_streaming_decodes_greedily_and_refuses_what_it_cannot_stream(tiny_asr, 
     # A model whose own decoding uses beams streams greedily, and says so.
     config = tiny_asr.model.config
     monkeypatch.setattr(config, "generation", {**config.generation, "num_beams": 3})
-    with caplog.at_level("INFO", logger="tiny_audio.decoding"):
+    with caplog.at_level("INFO", logger="tiny_audio.model.decoding"):
         assert tiny_asr(clip, generate_kwargs={"streamer": streamer})["text"] == TARGETS[1]
     assert "Streaming decodes greedily (num_beams=1), not with this model's 3 beams" in caplog.text
 

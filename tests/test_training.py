@@ -22,7 +22,7 @@ import yaml
 from conftest import LORA
 
 from tiny_audio import ASRModel
-from tiny_audio.audio_input import check_waveform
+from tiny_audio.model.audio_input import check_waveform
 from tiny_audio.training.augment import Augmentation
 from tiny_audio.training.collator import ASRCollator
 from tiny_audio.training.encoder_cache import EncoderCache
@@ -225,7 +225,7 @@ def test_augmentation_changes_training_audio_only_when_enabled():
 
 
 def test_frequency_warp_moves_a_tone_as_a_shorter_vocal_tract_would(backbone_paths):
-    from tiny_audio.frequency_warp import mel_band_centers, warp_frequency
+    from tiny_audio.model.frequency_warp import mel_band_centers, warp_frequency
 
     _, processor = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"])
     extractor = processor.feature_extractor
@@ -297,7 +297,7 @@ def test_encoder_cache_reuses_outputs_and_changes_nothing(backbone_paths):
 
 
 def test_projector_ctc_scores_aligned_embeddings_and_decodes_them():
-    from tiny_audio.ctc_head import ProjectorCTCLoss, ctc_classes, ctc_greedy_decode
+    from tiny_audio.model.ctc_head import ProjectorCTCLoss, ctc_classes, ctc_greedy_decode
 
     table = torch.randn(50, 64, generator=torch.Generator().manual_seed(1))
     end_token = 49

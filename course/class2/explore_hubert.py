@@ -9,7 +9,7 @@ import sys
 import librosa
 import torch
 
-from tiny_audio.course import AudioEncoder  # tiny-audio: one interface for HuBERT, wav2vec2 and Whisper encoders
+from tiny_audio.app.course import AudioEncoder  # tiny-audio: one interface for HuBERT, wav2vec2 and Whisper encoders
 
 ENCODER = sys.argv[1] if len(sys.argv) > 1 else "openai/whisper-tiny.en"  # tiny-audio: the course hard-codes HuBERT
 

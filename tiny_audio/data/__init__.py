@@ -1,5 +1,5 @@
 """Speech datasets: a synthetic corpus built from real text (`build_corpus`), the real-speech development set
-(`load_dev_real`), and loading without torchcodec (`load_corpus`; `decode_audio` is `tiny_audio.audio_input.load_audio`,
+(`load_dev_real`), and loading without torchcodec (`load_corpus`; `decode_audio` is `model.audio_input.load_audio`,
 the one audio decoder, under the name the data cards use).
 
 Names are imported on first use, so worker processes that only render audio do not pay for importing `datasets`.

@@ -1,5 +1,5 @@
 """Open a built corpus (or "dev-real") as a `datasets` Dataset; its audio decodes without torchcodec through
-`decode_audio`, the data card's name for tiny-audio's one decoder (`tiny_audio.audio_input.load_audio`)."""
+`decode_audio`, the data card's name for tiny-audio's one decoder (`tiny_audio.model.audio_input.load_audio`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import datasets
 
-from ..audio_input import load_audio as decode_audio  # noqa: F401  (re-exported: the data card's snippet uses it)
+from ..model.audio_input import load_audio as decode_audio  # noqa: F401  (re-exported: the data card's snippet uses it)
 from .dev_real import load_dev_real
 from .plan import SPLITS
 

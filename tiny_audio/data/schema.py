@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datasets
 
-from ..audio_input import SAMPLING_RATE
+from ..model.constants import SAMPLING_RATE
 
 
 def corpus_features() -> datasets.Features:

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import soundfile as sf
 import soxr
 
-from ..audio_input import SAMPLING_RATE
+from ..model.constants import SAMPLING_RATE
 from .engines import synthesize
 from .plan import Shard, Utterance
 

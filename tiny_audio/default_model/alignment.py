@@ -1,1 +1,1 @@
-../alignment.py
+../model/alignment.py

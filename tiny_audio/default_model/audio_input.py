@@ -1,1 +1,1 @@
-../audio_input.py
+../model/audio_input.py

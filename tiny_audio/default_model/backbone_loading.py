@@ -1,1 +1,1 @@
-../backbone_loading.py
+../model/backbone_loading.py

@@ -1,1 +1,1 @@
-../configuration_asr.py
+../model/configuration_asr.py

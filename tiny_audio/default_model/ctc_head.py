@@ -1,1 +1,1 @@
-../ctc_head.py
+../model/ctc_head.py

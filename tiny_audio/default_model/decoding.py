@@ -1,1 +1,1 @@
-../decoding.py
+../model/decoding.py

@@ -1,1 +1,1 @@
-../frequency_warp.py
+../model/frequency_warp.py

@@ -1,1 +1,1 @@
-../modeling_asr.py
+../model/modeling_asr.py

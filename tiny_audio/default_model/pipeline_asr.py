@@ -1,1 +1,1 @@
-../pipeline_asr.py
+../model/pipeline_asr.py

@@ -1,1 +1,1 @@
-../processing_asr.py
+../model/processing_asr.py

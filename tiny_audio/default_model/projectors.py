@@ -1,1 +1,1 @@
-../projectors.py
+../model/projectors.py

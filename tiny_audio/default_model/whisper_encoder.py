@@ -1,1 +1,1 @@
-../whisper_encoder.py
+../model/whisper_encoder.py

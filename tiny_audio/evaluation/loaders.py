@@ -1,7 +1,7 @@
 """Read a resolved dataset as a stream of `EvalSample`s (16 kHz float32 audio + reference text).
 
 Audio is always read encoded (`Audio(decode=False)`: {bytes, path}) and decoded here by tiny-audio's one decoder
-(`tiny_audio.audio_input.load_audio`, which reads through soundfile), because `datasets` 5.x decodes through
+(`tiny_audio.model.audio_input.load_audio`, which reads through soundfile), because `datasets` 5.x decodes through
 torchcodec, whose PyPI builds fail to load without CUDA. For the same reason audiofolders and manifests are read by
 this module rather than by `datasets`' audiofolder builder, which needs torchcodec even to pass file paths through.
 
@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from tiny_audio.audio_input import SAMPLING_RATE, load_audio
 from tiny_audio.evaluation.datasets import DatasetSource
+from tiny_audio.model.audio_input import load_audio
+from tiny_audio.model.constants import SAMPLING_RATE
 
 __all__ = ["EvalSample", "ReplayableSamples", "count_samples", "iter_samples"]
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from itertools import islice
 
-from tiny_audio.batch import one_line
+from tiny_audio.app.batch import one_line
 from tiny_audio.evaluation.datasets import DatasetSource
 from tiny_audio.evaluation.loaders import EvalSample
 from tiny_audio.evaluation.results import EvalResult, SampleRow

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tiny_audio.audio_input import SAMPLING_RATE
 from tiny_audio.evaluation.hub import ensure_hub_or_offline, git_head, hub_failure_hint, snapshot_commit
+from tiny_audio.model.constants import SAMPLING_RATE
 
 __all__ = ["KINDS", "System", "SystemSpec", "detect_system", "load_system"]
 

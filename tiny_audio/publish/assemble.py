@@ -195,7 +195,7 @@ def _fresh_folder(folder: Path) -> Path:
 
 def _save_self_contained(model_dir: Path, folder: Path, log) -> None:
     """Re-save with every weight and the backbones' configs inline, so the repo needs no other repository."""
-    from ..modeling_asr import ASRModel
+    from ..model.modeling_asr import ASRModel
 
     log(f"loading {model_dir} to save every weight (--self-contained)")
     model = ASRModel.from_pretrained(model_dir)

@@ -18,9 +18,8 @@ from typing import Any
 
 import yaml
 
-from ..decoding import DecodingOptions
-from ..pipeline_asr import DEFAULT_CHUNK_SECONDS
-from ..processing_asr import WHISPER_MAX_SECONDS
+from ..model.constants import DEFAULT_CHUNK_SECONDS, WHISPER_MAX_SECONDS
+from ..model.decoding_options import DecodingOptions
 from .training_record import TrainingRecord, data_limitation, objective, training_datasets, training_section
 
 PIPELINE_TAG = "automatic-speech-recognition"

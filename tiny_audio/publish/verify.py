@@ -46,7 +46,7 @@ class Verification:
 
 
 def transcribe_locally(model_dir: str | Path, audio: str | Path) -> str:
-    from ..transcribe import transcribe_files
+    from ..app.transcribe import transcribe_files
 
     return transcribe_files([str(audio)], model=str(model_dir))[0]
 

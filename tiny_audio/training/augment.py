@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from ..audio_input import SAMPLING_RATE
-from ..frequency_warp import warp_frequency
+from ..model.constants import SAMPLING_RATE
+from ..model.frequency_warp import warp_frequency
 from .spec_augment import mask_bands, mask_frames
 
 TIME_MASK_EVERY_FRAMES = 300  # one time mask per started 3 s of log-mel frames (10 ms each)

@@ -26,9 +26,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..backbone_loading import inline_config
-from ..configuration_asr import ASRConfig
-from ..processing_asr import WHISPER_MAX_SECONDS
+from ..model.backbone_loading import inline_config
+from ..model.configuration_asr import ASRConfig
+from ..model.constants import WHISPER_MAX_SECONDS
 from .memory_estimate import GIB, MEMORY_FORMULA, estimate_memory, format_memory, layer_stack, sequence_shapes
 from .sources import HUB_SOURCES, SOURCE_KINDS
 
@@ -134,7 +134,7 @@ def build_empty_model(model_section: dict[str, Any], backbone_dtype: str | None)
     """The recipe's ASRModel on the meta device (no weights), and where each backbone config came from."""
     from transformers import AutoModel, AutoModelForCausalLM
 
-    from ..modeling_asr import ASRModel
+    from ..model.modeling_asr import ASRModel
 
     class EmptyASRModel(ASRModel):
         def init_weights(self) -> None:  # sets the projector from the embeddings' values, which meta tensors lack

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..audio_input import SAMPLING_RATE, check_waveform, load_audio
-from ..frequency_warp import mel_band_centers
-from ..processing_asr import ASRProcessor
+from ..model.audio_input import check_waveform, load_audio
+from ..model.constants import SAMPLING_RATE
+from ..model.frequency_warp import mel_band_centers
+from ..model.processing_asr import ASRProcessor
 from .augment import Augmentation
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from typing import Any
 
 from torch import nn
 
-from ..audio_input import SAMPLING_RATE
-from ..configuration_asr import audio_layout, count_encoder_frames
+from ..model.configuration_asr import audio_layout, count_encoder_frames
+from ..model.constants import SAMPLING_RATE
 
 MEL_FRAMES_PER_SECOND = 100  # Whisper's feature extractor: 10 ms hop
 PROMPT_TOKENS = 64  # chat template + instruction around the audio; SmolLM3's template adds a ~40-token system block

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio_input import SAMPLING_RATE
+from ..model.constants import SAMPLING_RATE
 
 KINDS = ("white", "pink", "brown", "hum", "near_silence")
 SECONDS = (0.5, 8.0)

@@ -1,4 +1,4 @@
-"""Augmentation of log-mel features (Whisper encoders): frequency warping (`tiny_audio.frequency_warp`) and masking in
+"""Augmentation of log-mel features (Whisper encoders): frequency warping (`model.frequency_warp`) and masking in
 time and frequency.
 
 The waveform effects in `augment.py` change the room, the noise and the tape speed, but not the speaker's vocal

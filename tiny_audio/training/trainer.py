@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
-from ..backbone_loading import cpu_lacks_fast_half_precision
-from ..configuration_asr import ASRConfig
-from ..ctc_head import ctc_greedy_decode
-from ..modeling_asr import ASRModel
-from ..processing_asr import ASRProcessor
+from ..model.backbone_loading import cpu_lacks_fast_half_precision
+from ..model.configuration_asr import ASRConfig
+from ..model.ctc_head import ctc_greedy_decode
+from ..model.modeling_asr import ASRModel
+from ..model.processing_asr import ASRProcessor
 from .augment import Augmentation
 from .checkpoints import last_complete_checkpoint
 from .collator import PLACEHOLDER, ASRCollator, batch_audio, decode_example, read_skip_log
@@ -328,7 +328,9 @@ def save_final_model(trainer: ASRTrainer, recipe: dict[str, Any], model_dir: Pat
     """Model, processor, `training_summary.json` and curves of a finished run; the final Hub push if asked."""
     args, model = trainer.args, trainer.model
     cache, model.encoder_cache = model.encoder_cache, None
-    model.config.ctc_head_trained = model.ctc_loss is not None  # word timestamps read the head (tiny_audio.alignment)
+    model.config.ctc_head_trained = (
+        model.ctc_loss is not None
+    )  # word timestamps read the head (tiny_audio.model.alignment)
     model.save_pretrained(model_dir)
     trainer.processing_class.save_pretrained(model_dir)
     summary = {

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .audio_input import ACCEPTED, SAMPLING_RATE, load_audio
+from ..model.audio_input import ACCEPTED, load_audio
+from ..model.constants import SAMPLING_RATE
 
 __all__ = [
     "AUDIO_SUFFIXES",

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from .configuration_asr import SAMPLING_RATE
+from .constants import SAMPLING_RATE
 from .ctc_head import ctc_logits
 
 logger = logging.getLogger(__name__)

@@ -94,8 +94,8 @@ def check_packages() -> Section:
 
 def check_backbones() -> Section:
     """The default model's backbones must be in the cache (❌ otherwise); the other known ones are optional."""
-    from .backbones import BACKBONES, backbone_status, missing_packages
-    from .backbones.hub_cache import hub_cache_dir
+    from ..backbones import BACKBONES, backbone_status, missing_packages
+    from ..backbones.hub_cache import hub_cache_dir
 
     needed = _default_model_backbones()
     section = Section(f"🧠 Offline backbones (Hugging Face cache: {hub_cache_dir()})")
@@ -116,7 +116,7 @@ def check_backbones() -> Section:
 
 
 def _default_model_dir() -> Path:
-    return Path(__file__).parent / "default_model"
+    return Path(__file__).parents[1] / "default_model"
 
 
 def _default_model_backbones() -> set[str]:
@@ -159,7 +159,7 @@ def _transcribe_sample(section: Section) -> None:
 
     from .transcribe import transcribe_files
 
-    sample = Path(__file__).parent / "samples" / "hello.wav"
+    sample = Path(__file__).parents[1] / "samples" / "hello.wav"
     started = time.perf_counter()
     try:
         text = transcribe_files([str(sample)])[0]
@@ -200,7 +200,7 @@ def check_samples(root: Path) -> Section:
 
 
 def check_hub() -> Section:
-    from .evaluation.hub import hub_endpoint, hub_reachable, is_offline
+    from ..evaluation.hub import hub_endpoint, hub_reachable, is_offline
 
     section = Section("🌐 Hugging Face Hub")
     if is_offline():

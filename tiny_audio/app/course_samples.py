@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio_input import SAMPLING_RATE
+from ..model.constants import SAMPLING_RATE
 
 __all__ = [
     "BUNDLED_SAMPLE",
@@ -34,7 +34,7 @@ TEST_FILE = "test.wav"  # what the class exercises open (`audio_path = "test.wav
 SAMPLES_DIR = "samples"  # the course's folder for sample audio
 LIBRISPEECH_DIR = f"{SAMPLES_DIR}/LibriSpeech/test-clean"  # where the course's own download puts LibriSpeech
 DEV_REAL_DIR = f"{SAMPLES_DIR}/dev-real"
-BUNDLED_SAMPLE = Path(__file__).parent / "samples" / "hello.wav"
+BUNDLED_SAMPLE = Path(__file__).parents[1] / "samples" / "hello.wav"
 TRANSCRIPTS = "transcripts.txt"  # one "<clip id> <text>" line per clip, as LibriSpeech's *.trans.txt files
 LIBRISPEECH_CLIPS = 20  # a handful to try things on: the course's archive is 346 MB, this is ~3 MB
 TEST_SECONDS = 3.0  # class 2's example: 3 s = 48,000 samples
@@ -69,7 +69,7 @@ def fetch_samples(
 
     `use_hub`: None checks whether the Hub answers (a few seconds); False uses this machine's clips only.
     """
-    from .evaluation.hub import hub_reachable, is_offline
+    from ..evaluation.hub import hub_reachable, is_offline
 
     root = Path(root)
     (root / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
@@ -97,8 +97,8 @@ def fetch_samples(
 
 def _librispeech(clips: int) -> Iterator[tuple[str, str, np.ndarray]]:
     """LibriSpeech test-clean clips as `tiny-audio eval --dataset librispeech-clean` reads them (16 kHz arrays)."""
-    from .evaluation.datasets import resolve_dataset
-    from .evaluation.loaders import iter_samples
+    from ..evaluation.datasets import resolve_dataset
+    from ..evaluation.loaders import iter_samples
 
     source = resolve_dataset("librispeech-clean")
     for sample in iter_samples(source, max_samples=clips, streaming=True):
@@ -124,7 +124,7 @@ def _copy_dev_real(folder: Path, log: Callable[[str], None]) -> list[SampleClip]
     import soundfile as sf
 
     try:
-        from .data.dev_real import INSTALL_HINT, dev_clips
+        from ..data.dev_real import INSTALL_HINT, dev_clips
     except ImportError as error:  # tiny_audio.data needs the `data` extra (datasets, pyarrow)
         log(f"The real speech clips need the `data` extra ({error}): pip install -e '.[data]'.")
         return []

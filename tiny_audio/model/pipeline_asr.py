@@ -15,15 +15,8 @@ import torch
 from transformers import Pipeline
 
 from .alignment import align_words, audio_token_times, check_timestamps_supported, segments
-from .audio_input import MIN_SECONDS, SAMPLING_RATE, load_audio, split_at_pauses
-
-# Longer clips are cut at pauses into pieces of at most this many seconds, transcribed one by one, and the texts
-# joined. Whisper's encoder takes at most 30 s, but the decoder learned one sentence per clip (a synthetic Austen
-# corpus built like the default model's: median 4.9 s, 90% under 8.5 s): a longer piece holds several sentences,
-# and the decoder skips or merges some of them. benchmarks/long_audio.py, greedy: dev-real read back to back 27.8%
-# WER in 20 s pieces and 12.2% in 8 s pieces against 12.1% clip by clip; the 24 held-out synthetic clips 16.3% and
-# 6.6% against 6.6%.
-DEFAULT_CHUNK_SECONDS = 8.0
+from .audio_input import load_audio, split_at_pauses
+from .constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS, SAMPLING_RATE
 
 
 class ASRPipeline(Pipeline):

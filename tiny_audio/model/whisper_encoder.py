@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .constants import WHISPER_MAX_SECONDS
+
 
 def whisper_encode(
     encoder: nn.Module, input_features: torch.Tensor, mel_mask: torch.Tensor, frame_lengths: torch.Tensor
@@ -24,7 +26,10 @@ def whisper_encode(
     hidden_states = nn.functional.gelu(encoder.conv2(hidden_states)).transpose(1, 2)  # (B, T, E)
     frames = hidden_states.shape[1]
     if frames > encoder.embed_positions.num_embeddings:
-        raise ValueError(f"Audio gives {frames} Whisper frames; the encoder takes at most 30 s (1500 frames).")
+        raise ValueError(
+            f"Audio gives {frames} Whisper frames; the encoder takes at most {WHISPER_MAX_SECONDS} s "
+            f"({encoder.embed_positions.num_embeddings} frames)."
+        )
     hidden_states = hidden_states + encoder.embed_positions.weight[:frames]
     hidden_states = nn.functional.dropout(hidden_states, p=encoder.dropout, training=encoder.training)
     padded = torch.arange(frames, device=hidden_states.device)[None] >= frame_lengths[:, None]  # (B, T)

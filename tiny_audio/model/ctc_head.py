@@ -8,7 +8,7 @@ as decoder input tokens, and a CTC step needs no decoder pass at all.
 
 Decoding: the decoder's language model sometimes prefers a fluent sentence that the audio does not hold ("livery" →
 "laurel"), while CTC scores a text against the audio alone; `CTCPrefixScorer` adds that score to every search step
-(`ctc_decoding_weight`, tiny_audio.decoding). The head has no weights of its own: nothing extra is trained or saved.
+(`ctc_decoding_weight`, decoding.py). The head has no weights of its own: nothing extra is trained or saved.
 
 Hub remote code: imports only torch and sibling modules.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .configuration_asr import IGNORE_INDEX
+from .constants import IGNORE_INDEX
 
 # Logits are cosine similarities times CTC_SCALE: a matching token then scores 30 and its nearest neighbour (SmolLM2:
 # mean top-1 cosine 0.75) about 22. The projector's output norm is fixed by its RMSNorm; direction is what it chooses.

@@ -10,7 +10,7 @@ from typing import Any
 
 from transformers import AutoConfig, PretrainedConfig
 
-from .audio_input import SAMPLING_RATE  # noqa: F401  (defined once, in audio_input; re-exported here)
+from .decoding_options import DecodingOptions
 from .projectors import PROJECTORS
 
 SUPPORTED_ENCODERS = ("hubert", "wav2vec2", "whisper")
@@ -20,7 +20,6 @@ DEFAULT_PROMPTS = {
     "transcribe": "Transcribe the audio.",
     "describe": "Describe the audio.",
 }
-IGNORE_INDEX = -100  # label positions the loss skips (transformers' convention)
 
 
 class ASRConfig(PretrainedConfig):
@@ -38,7 +37,7 @@ class ASRConfig(PretrainedConfig):
         audio_token: the placeholder the processor expands to one token per audio embedding.
         audio_token_id: its id in the decoder's tokenizer; set by `ASRProcessor.from_config`.
         prompts: the user instruction for each task; a free prompt can be passed at call time instead.
-        generation: this model's decoding defaults for `generate()`: `tiny_audio.decoding.DecodingOptions` fields
+        generation: this model's decoding defaults for `generate()`: `tiny_audio.model.decoding.DecodingOptions` fields
             (max_new_tokens, num_beams, ctc_decoding_weight, ...) and any other transformers `generate()` option.
         ctc_head_trained: whether the projector trained with the CTC loss (training records it; None: unknown). CTC
             in the search and word timestamps need a trained head.
@@ -85,8 +84,6 @@ class ASRConfig(PretrainedConfig):
         self.audio_token = audio_token
         self.audio_token_id = audio_token_id
         self.prompts = dict(DEFAULT_PROMPTS if prompts is None else prompts)
-        from .decoding import DecodingOptions  # here, not at the top: decoding imports modules that import this one
-
         DecodingOptions.resolve(generation)  # a bad value fails now, naming what is accepted
         self.generation = dict(generation or {})
         self.ctc_head_trained = ctc_head_trained

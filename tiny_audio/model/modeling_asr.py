@@ -23,7 +23,8 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 from transformers.utils import cached_file, logging
 
 from .backbone_loading import add_lora, cpu_lacks_fast_half_precision, inline_config, load_decoder, load_encoder
-from .configuration_asr import IGNORE_INDEX, ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
+from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
+from .constants import IGNORE_INDEX
 from .ctc_head import ProjectorCTCLoss, ctc_classes
 from .decoding import decode
 from .pipeline_asr import ASRPipeline
@@ -163,7 +164,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
 
     # -- training and generation -----------------------------------------------------------------------------
     def use_ctc_loss(self, weight: float, end_token_id: int | None, negatives: int | None = 4096) -> None:
-        """Opt in to the projector's CTC loss (tiny_audio.ctc_head) as an auxiliary loss: in training mode, a forward
+        """Opt in to the projector's CTC loss (ctc_head.py) as an auxiliary loss: in training mode, a forward
         with labels returns loss = decoder loss + `weight` x CTC loss, and `ctc_loss` on its own. With
         `ctc_loss_only` set, the decoder does not run and the loss is the CTC loss alone. `weight=0` turns it off."""
         if not weight >= 0:
@@ -224,7 +225,7 @@ class ASRModel(PreTrainedModel, GenerationMixin):
         audio_attention_mask: torch.Tensor | None = None,
         **generate_kwargs,
     ) -> torch.Tensor:
-        """The new tokens (B, L') of each prompt. Options: `tiny_audio.decoding.DecodingOptions` fields (defaults from
+        """The new tokens (B, L') of each prompt. Options: `DecodingOptions` fields (defaults from
         `config.generation`) and any other transformers `generate()` option."""
         audio = input_values if input_values is not None else input_features
         return decode(self, input_ids, attention_mask, audio, audio_attention_mask, generate_kwargs)

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from .constants import MIN_SECONDS, SAMPLING_RATE
+
 logger = logging.getLogger(__name__)
 
-SAMPLING_RATE = 16_000  # every supported encoder was pretrained on 16 kHz audio; the one definition in tiny-audio
-MIN_SECONDS = 0.1  # below this the encoders' convolutions produce no frame worth a token
 ACCEPTED = (
     "a file path or http(s) URL, audio file bytes, a 1-D or 2-D (channels) numpy array or torch tensor (float or "
     "int16, assumed 16 kHz), or a dict with 'raw' or 'array' and 'sampling_rate' (or 'bytes'/'path' as in `datasets`)"

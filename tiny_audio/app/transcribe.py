@@ -2,12 +2,12 @@
 [--retry-failed] [--stream]`: the text of each audio file, printed or written as plain text, JSON with word or
 segment times, or subtitles.
 
-Files go through `tiny_audio.batch.transcribe_batch`: a file that cannot be read or transcribed is named on stderr in
+Files go through `batch.transcribe_batch`: a file that cannot be read or transcribed is named on stderr in
 one line (`error: FILE: reason`) and the others go on; the exit status is 1 at the end if any failed. With
 `--output-dir`, DIR/results.jsonl records each file as it finishes, so a rerun resumes a killed run.
 
 Timestamps come from the pipeline's `return_timestamps` (the projector's CTC head aligns the transcript to the audio,
-tiny_audio/alignment.py); `--stream` prints the words as the decoder writes them (greedy search).
+tiny_audio/model/alignment.py); `--stream` prints the words as the decoder writes them (greedy search).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .decoding import check_option
+from ..model.decoding_options import check_option
 
 # Where the embedded default model lives inside the installed package (trained by configs/default.yaml).
-DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+DEFAULT_MODEL_DIR = Path(__file__).parents[1] / "default_model"
 FORMATS = ("txt", "json", "srt", "vtt")
 # What each format times when --timestamps is not given; subtitles show a segment (a sentence or phrase) per cue.
 DEFAULT_TIMESTAMPS = {"txt": "none", "json": "word", "srt": "segment", "vtt": "segment"}
@@ -46,7 +46,7 @@ def load_pipeline(model: str | None = None, device: str | None = None):
     from transformers import pipeline
     from transformers.utils import logging as transformers_logging
 
-    from .evaluation.hub import explain_model_errors
+    from ..evaluation.hub import explain_model_errors
 
     # transformers draws a "Loading weights" bar per backbone even for local files: noise above the first transcript.
     # Downloads from the Hub keep huggingface_hub's own bars.
@@ -61,7 +61,7 @@ def transcribe_files(
     paths: list[str], model: str | None = None, batch_size: int = 1, device: str | None = None, **call_options
 ) -> list[str]:
     """Text of each file, in order, with a progress bar when there are several. Raises on the first bad file, as the
-    pipeline does; `tiny_audio.batch.transcribe_batch` goes on past bad files instead."""
+    pipeline does; `tiny_audio.app.batch.transcribe_batch` goes on past bad files instead."""
     asr = load_pipeline(model, device)
     results = asr((path for path in paths), batch_size=batch_size, **call_options)  # a generator streams results
     return [result["text"].strip() for result in tqdm(results, total=len(paths), disable=len(paths) < 2, unit="file")]

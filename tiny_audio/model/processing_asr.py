@@ -20,10 +20,9 @@ import numpy as np
 from transformers import AutoFeatureExtractor, AutoTokenizer, BatchFeature, ProcessorMixin
 from transformers.tokenization_utils_base import AddedToken
 
-from .audio_input import SAMPLING_RATE, load_audio
-from .configuration_asr import IGNORE_INDEX, ASRConfig, audio_layout, count_audio_tokens
-
-WHISPER_MAX_SECONDS = 30  # Whisper's position table covers 1500 frames = 30 s
+from .audio_input import load_audio
+from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens
+from .constants import IGNORE_INDEX, SAMPLING_RATE, WHISPER_MAX_SECONDS
 
 
 class ASRProcessor(ProcessorMixin):

@@ -16,8 +16,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .audio_input import SAMPLING_RATE, load_audio
-from .evaluation.hub import ModelUnavailableError
+from ..evaluation.hub import ModelUnavailableError
+from ..model.audio_input import load_audio
+from ..model.constants import SAMPLING_RATE
 from .transcribe import load_pipeline
 
 # The tasks offered on the page. tiny-audio's training teaches one instruction, "transcribe"
@@ -55,7 +56,7 @@ class DemoModel:
 
     def run_streaming(self, audio_path: str | None, task: str, prompt: str) -> Iterator[tuple[str, str]]:
         """`run`, yielding (the text so far, "") while the decoder writes it, then `run`'s (output, timing line).
-        Greedy search: transformers cannot stream a beam search (tiny_audio/decoding.py)."""
+        Greedy search: transformers cannot stream a beam search (tiny_audio/model/decoding.py)."""
         from transformers import TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.asr.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="demo/gradio/app.py", description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    from .evaluation.hub import ensure_hub_or_offline
+    from ..evaluation.hub import ensure_hub_or_offline
 
     ensure_hub_or_offline("needed by the demo")
     return launch(args.model, args.host, args.port, args.device, args.share)

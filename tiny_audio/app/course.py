@@ -14,7 +14,7 @@ each with its own feature extractor, and returns the frames:
 - Whisper (offline: `openai/whisper-tiny.en` and `openai/whisper-base`, converted by `tiny-audio backbones`): a
   log-mel spectrogram of 100 frames a second (hop 160 samples), then two convolutions, the second with stride 2:
   48,000 samples -> 300 mel frames -> 150 frames, the same 320 samples (20 ms) a frame. The encoder runs on the
-  clip's own length, as tiny-audio runs it (`tiny_audio.whisper_encoder`); transformers' WhisperEncoder would pad
+  clip's own length, as tiny-audio runs it (`tiny_audio.model.whisper_encoder`); transformers' WhisperEncoder would pad
   every clip to 30 s and return 1,500 frames.
 - A saved tiny-audio model (e.g. `tiny_audio/default_model`): the encoder inside it, LoRA included, with the model's
   own feature extractor.
@@ -35,10 +35,11 @@ from torch import nn
 from transformers import BatchFeature
 from transformers.modeling_outputs import BaseModelOutput
 
-from .audio_input import SAMPLING_RATE, load_audio
-from .configuration_asr import audio_layout, count_encoder_frames
-from .evaluation.hub import explain_model_errors
-from .whisper_encoder import whisper_encode
+from ..evaluation.hub import explain_model_errors
+from ..model.audio_input import load_audio
+from ..model.configuration_asr import audio_layout, count_encoder_frames
+from ..model.constants import SAMPLING_RATE
+from ..model.whisper_encoder import whisper_encode
 
 __all__ = ["HUBERT_ID", "OFFLINE_ENCODER_ID", "OFFLINE_ENCODERS_HINT", "AudioEncoder"]
 
@@ -68,8 +69,8 @@ class AudioEncoder:
         with explain_model_errors(name_or_path, OFFLINE_ENCODERS_HINT):
             config = AutoConfig.from_pretrained(name_or_path)
             if config.model_type == "tiny_audio":
-                from .modeling_asr import ASRModel
-                from .processing_asr import ASRProcessor
+                from ..model.modeling_asr import ASRModel
+                from ..model.processing_asr import ASRProcessor
 
                 model = ASRModel.from_pretrained(name_or_path, dtype=dtype)
                 feature_extractor = ASRProcessor.from_pretrained(name_or_path).feature_extractor

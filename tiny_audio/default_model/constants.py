@@ -1,0 +1,1 @@
+../model/constants.py

@@ -1,0 +1,1 @@
+../model/decoding_options.py

@@ -1,0 +1,93 @@
+"""Decoding options: `DecodingOptions`, the one definition of tiny-audio's decoding options, validated in one place.
+
+The model's config (`generation`), the pipeline's `generate_kwargs`, `tiny-audio transcribe`'s flags and the model card
+all go through it; `decoding.decode` uses them. A leaf module: the config validates its `generation` with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from .frequency_warp import WARP_FACTOR_RANGE, is_warp_factor
+
+# Options that existed once and lost their comparison, with what to use instead.
+REMOVED_OPTIONS = {
+    "ctc_rescore_weight": "CTC rescoring of the final beams lost to CTC in the search (74 errors against 72 on the "
+    "tuning set, both together 81) and was removed; use ctc_decoding_weight",
+}
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How a transcript is searched for. Any other `generate()` option goes to transformers unchanged."""
+
+    max_new_tokens: int = 128  # longest transcript, in decoder tokens
+    num_beams: int = 1  # 1: greedy search
+    do_sample: bool = False
+    repetition_penalty: float = 1.0  # 1.0: off
+    no_repeat_ngram_size: int = 0  # n > 0: no n tokens in a row are written twice (ends "but, but, but, ..." loops)
+    ctc_decoding_weight: float = 0.0  # w: each step ranks tokens by (1 - w) x decoder + w x CTC prefix score gain
+    frequency_warps: tuple[float, ...] = ()  # e.g. (0.9, 1.0, 1.1); () or (1.0,): off. Whisper encoders only
+
+    def __post_init__(self):
+        for field in fields(self):
+            object.__setattr__(self, field.name, check_option(field.name, getattr(self, field.name)))
+
+    @classmethod
+    def resolve(cls, *layers: dict[str, Any] | None) -> tuple[DecodingOptions, dict[str, Any]]:
+        """Merge option dicts (later ones win: the config's `generation`, then a call's kwargs) into our options and
+        the rest, which are transformers' own `generate()` options."""
+        merged = {key: value for layer in layers if layer for key, value in layer.items()}
+        merged.pop("labels", None)  # a training batch passed whole to generate()
+        for key in REMOVED_OPTIONS.keys() & merged.keys():
+            raise ValueError(f"{key}: {REMOVED_OPTIONS[key]}.")
+        ours = {field.name for field in fields(cls)}
+        return cls(**{k: v for k, v in merged.items() if k in ours}), {k: v for k, v in merged.items() if k not in ours}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "frequency_warps": list(self.frequency_warps)}
+
+    @property
+    def warps(self) -> tuple[float, ...]:
+        """The warp factors to try; empty when warping is off."""
+        return () if self.frequency_warps in ((), (1.0,)) else self.frequency_warps
+
+
+def check_option(name: str, value: Any) -> Any:
+    """`value` for decoding option `name`, normalised, or a ValueError that says what is accepted."""
+    if name in ("max_new_tokens", "num_beams", "no_repeat_ngram_size"):
+        lowest = 0 if name == "no_repeat_ngram_size" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise ValueError(f"{name}={value!r} is not accepted; give a whole number of {lowest} or more.")
+        return value
+    if name == "do_sample":
+        if not isinstance(value, bool):
+            raise ValueError(f"do_sample={value!r} is not accepted; give True or False.")
+        return value
+    if name == "repetition_penalty":
+        if not _is_number(value) or not value > 0:
+            raise ValueError(f"repetition_penalty={value!r} is not accepted; give a number above 0 (1.0: off).")
+        return float(value)
+    if name == "ctc_decoding_weight":
+        if not _is_number(value) or not 0.0 <= value < 1.0:
+            raise ValueError(
+                f"ctc_decoding_weight={value!r} is not accepted; give a number from 0 (the decoder alone) to below 1."
+            )
+        return float(value)
+    if name == "frequency_warps":
+        factors = [value] if _is_number(value) else list(value or [])
+        if not all(_is_number(factor) and is_warp_factor(factor) for factor in factors):
+            low, high = WARP_FACTOR_RANGE
+            raise ValueError(
+                f"frequency_warps={value!r} is not accepted; give factors from {low:g} to {high:g}, such as "
+                "[0.9, 1.0, 1.1] ([1.0]: off)."
+            )
+        return tuple(float(factor) for factor in factors)
+    raise ValueError(
+        f"Unknown decoding option {name!r}; tiny-audio's are {[field.name for field in fields(DecodingOptions)]}."
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
