@@ -29,6 +29,10 @@ class DecodingOptions:
     no_repeat_ngram_size: int = 0  # n > 0: no n tokens in a row are written twice (ends "but, but, but, ..." loops)
     ctc_decoding_weight: float = 0.0  # w: each step ranks tokens by (1 - w) x decoder + w x CTC prefix score gain
     frequency_warps: tuple[float, ...] = ()  # e.g. (0.9, 1.0, 1.1); () or (1.0,): off. Whisper encoders only
+    # Greedy search reads the CTC head's transcript as a draft and checks it in one decoder pass (ctc_draft.py): the
+    # same text as token-by-token greedy search in fewer passes. Used by greedy search without sampling or CTC prefix
+    # scoring, on a model whose CTC head trained; beam search ignores it.
+    ctc_draft: bool = True
 
     def __post_init__(self):
         for field in fields(self):
@@ -61,9 +65,9 @@ def check_option(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
             raise ValueError(f"{name}={value!r} is not accepted; give a whole number of {lowest} or more.")
         return value
-    if name == "do_sample":
+    if name in ("do_sample", "ctc_draft"):
         if not isinstance(value, bool):
-            raise ValueError(f"do_sample={value!r} is not accepted; give True or False.")
+            raise ValueError(f"{name}={value!r} is not accepted; give True or False.")
         return value
     if name == "repetition_penalty":
         if not _is_number(value) or not value > 0:
