@@ -120,7 +120,7 @@ def build_training_mix(data: dict[str, Any], seed: int):
     """The weighted mix of `data.train` sources, filtered, plus the non-speech share."""
     specs = data.get("train") or []
     if not specs:
-        raise ValueError("data.train lists no sources; see tiny_audio/training/sources.py for the accepted forms.")
+        raise ValueError("data.train lists no sources; see tiny_audio/data/source_spec.py for the accepted forms.")
     min_seconds, max_seconds = data.get("min_seconds", 0.3), data.get("max_seconds", 30.0)
     max_words = data.get("max_words", 200)
     parts = [
