@@ -385,6 +385,21 @@ def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctcobjective():
     assert "CTC" not in objective({"training": {}})
 
 
+def test_card_names_each_training_source_as_training_read_it():
+    """The card reads the recipe the run saved, through the parser training used (Hub names resolved there)."""
+    from tiny_audio.publish.training_record import TrainingRecord, data_limitation, training_datasets, training_section
+
+    sources = [{"hub": "librispeech", "weight": 0.5}, {"hub": {"path": "org/speech", "name": "clean"}}]
+    sources += [{"corpus": "data/synth", "split": "train"}, {"hub": "no-such-name"}]
+    recipe = {"data": {"train": sources}}
+    assert training_datasets(recipe) == ["openslr/librispeech_asr", "org/speech"]
+    section = training_section(TrainingRecord(source="training_summary.json", recipe=recipe))
+    expected = "hub `librispeech`, weight 0.5; hub `org/speech/clean`; corpus `data/synth`; {'hub': 'no-such-name'}"
+    assert f"- Training data: {expected}\n" in section
+    assert "Synthetic training speech" in data_limitation({"data": {"train": sources[2:3]}})
+    assert "Synthetic training speech" not in data_limitation(recipe)
+
+
 def test_card_says_how_the_model_decodes():
     from tiny_audio.publish.model_card import _architecture
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model.audio_input import ACCEPTED, load_audio
+from ..evaluation.failures import one_line
+from ..model.audio_input import load_audio
 from ..model.constants import SAMPLING_RATE
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "RESULTS_FILE",
     "BatchReport",
     "expand_inputs",
-    "one_line",
     "read_results",
     "transcribe_batch",
 ]
@@ -239,12 +239,6 @@ def _run(asr: Callable, group: list, call_options: dict) -> list[tuple[dict | No
 def _one_line(error: BaseException) -> str:
     text = one_line(str(error))
     return text if isinstance(error, ValueError) else f"{type(error).__name__}: {text}"
-
-
-def one_line(message: str) -> str:
-    """A failure's message as one line for a report, without the list of accepted inputs that `load_audio` adds
-    (it is for a programmer passing a wrong type, not for a file that is broken)."""
-    return " ".join(message.split()).replace(f" Accepted input: {ACCEPTED}.", "") or "no message"
 
 
 class _Record:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "build_corpus": "build",
-    "BuildSummary": "build",
+    "BuildSummary": "build_summary",
     "load_corpus": "load",
     "decode_audio": "load",
     "load_dev_real": "dev_real",
@@ -31,7 +31,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .build import BuildSummary, build_corpus
+    from .build import build_corpus
+    from .build_summary import BuildSummary
     from .dev_real import export_dev_real, load_dev_real
     from .load import decode_audio, load_corpus
     from .voices import discover_voices
