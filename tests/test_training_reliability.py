@@ -9,6 +9,7 @@ import logging
 
 import datasets
 import numpy as np
+import pytest
 import soundfile
 import tiny_backbones
 import yaml
@@ -123,3 +124,53 @@ def test_batch_size_1_run_past_a_corrupt_clip_resumes_past_a_half_written_checkp
     summary = json.loads((run_dir / "model" / "training_summary.json").read_text())
     assert summary["global_step"] == 4 and list(summary["skipped_samples"]) == ["corrupt.flac"]  # ...but names it
     assert "1 samples were skipped (all attempts; reasons in training_summary.json): corrupt.flac" in log
+
+
+def _step_losses(checkpoint) -> dict[int, float]:
+    history = json.loads((checkpoint / "trainer_state.json").read_text())["log_history"]
+    return {entry["step"]: entry["loss"] for entry in history if "loss" in entry}
+
+
+def test_a_resumed_run_replays_the_losses_of_the_run_it_resumed(tmp_path, backbone_paths, monkeypatch):
+    """6 steps straight, then the same run resumed from its step-3 checkpoint (all a kill there leaves): steps 4-6
+    log the same losses. The default recipe's randomness is all in: length-grouped batches over two epochs,
+    waveform and log-mel augmentation in a dataloader worker, non-speech clips, and the CTC loss with random
+    negatives (the tiny vocabulary is smaller than the default 4,096 negatives, hence fewer here)."""
+    import functools
+    import shutil
+
+    from tiny_audio import ASRModel
+    from tiny_audio.training.recipe import load_recipe
+    from tiny_audio.training.trainer import train
+
+    monkeypatch.setattr(ASRModel, "use_ctc_loss", functools.partialmethod(ASRModel.use_ctc_loss, negatives=8))
+    recipe_path = tiny_recipe(
+        tmp_path,
+        backbone_paths,
+        max_steps=6,  # 18 clips (16 + 2 non-speech) in batches of 4: the run crosses into a second epoch
+        train_sampling_strategy="group_by_length",
+        length_column_name="duration",
+        eval_strategy="no",
+        save_steps=3,
+        ctc_weight=0.5,
+        ctc_only_steps=2,
+        dataloader_num_workers=1,
+    )
+    recipe = load_recipe(recipe_path)
+    recipe["augmentation"] = {
+        "speed_probability": 0.5,
+        "noise_probability": 0.5,
+        "gain_probability": 0.5,
+        "frequency_mask_probability": 0.5,
+        "time_mask_probability": 0.5,
+    }
+    train(recipe)
+    run_dir = tmp_path / "run"
+    straight = _step_losses(run_dir / "checkpoint-6")
+    shutil.rmtree(run_dir / "checkpoint-6")
+    shutil.rmtree(run_dir / "model")
+    train(recipe)
+    resumed = _step_losses(run_dir / "checkpoint-6")
+    assert sorted(straight) == sorted(resumed) == [1, 2, 3, 4, 5, 6]
+    for step in (4, 5, 6):
+        assert resumed[step] == pytest.approx(straight[step], abs=1e-5), (step, straight, resumed)

@@ -18,7 +18,7 @@ from typing import Any
 import datasets
 import numpy as np
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from ..model.backbone_loading import cpu_lacks_fast_half_precision
 from ..model.configuration_asr import ASRConfig
@@ -30,6 +30,7 @@ from .checkpoints import last_complete_checkpoint
 from .collator import PLACEHOLDER, ASRCollator, batch_audio, decode_example, read_skip_log
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
+from .replay import ReplayableRandomness
 from .sources import build_training_mix, load_source
 from .wall_clock import WallClock
 
@@ -65,7 +66,16 @@ class ASRTrainer(Trainer):
         self.model.use_ctc_loss(float(ctc_weight), eval_collator.processor.tokenizer.eos_token_id)
         if ctc_only_steps:
             self.add_callback(CTCOnlySteps(int(ctc_only_steps)))
+        augmenting = getattr(self.data_collator, "augmentation", None) is not None
+        self.add_callback(ReplayableRandomness(self.data_collator.numbering if augmenting else None, self.args.seed))
         self._ctc_losses: list[float] = []
+
+    def get_resumed_dataloader(self, dataloader, num_batches: int):
+        """A resumed epoch's sampler starts past the batches already trained on, which are never collated: the
+        collator numbers its first batch accordingly (replay.py). A stream is read again from its start."""
+        if not isinstance(dataloader.dataset, torch.utils.data.IterableDataset):
+            self.data_collator.numbering.first_batch = num_batches
+        return super().get_resumed_dataloader(dataloader, num_batches)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """The model's loss (decoder + CTC when opted in); the CTC part is kept aside for the logs. The collator's
@@ -250,6 +260,7 @@ def train(recipe: dict[str, Any]) -> Path:
     """Run (or resume) the recipe; returns the directory of the saved model."""
     started = time.time()
     args = training_arguments(recipe["training"])
+    set_seed(args.seed)  # the fresh weights (projector, LoRA) too come from the run's seed
     model, processor = build_model(recipe["model"], recipe["training"].get("backbone_dtype"))
     if recipe["training"].get("init_from"):  # warm start: continue from a saved model's trained weights
         warm_start(
@@ -258,6 +269,11 @@ def train(recipe: dict[str, Any]) -> Path:
     data = recipe["data"]
     augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
     instruction = model.config.instruction(task="transcribe")
+    if augmentation.enabled and args.dataloader_persistent_workers and args.dataloader_num_workers > 0:
+        raise ValueError(
+            "training.dataloader_persistent_workers keeps each worker's collator from one epoch to the next, so a "
+            "resumed run could not replay the augmentation (tiny_audio/training/replay.py); set it to false."
+        )
     if recipe["training"].get("encoder_cache"):
         if augmentation.enabled or model.config.encoder_lora is not None:
             raise ValueError(
@@ -284,7 +300,9 @@ def train(recipe: dict[str, Any]) -> Path:
         model=model,
         args=args,
         train_dataset=train_dataset,
-        data_collator=ASRCollator(processor, instruction, augmentation, seed=args.seed, skip_log=skip_log, **bounds),
+        data_collator=ASRCollator(
+            processor, instruction, augmentation, seed=args.seed, skip_log=skip_log, rank=args.process_index, **bounds
+        ),
         processing_class=processor,  # checkpoints then hold the processor too: each is a loadable model directory
         callbacks=callbacks,
         eval_dataset=load_eval_examples(data.get("eval"), seed=args.seed) or None,
