@@ -92,15 +92,8 @@ class ASRCollator:
         rng = self.numbering.next_generator() if self.augmentation is not None else None
         clips, texts = [], []
         for row in rows:
-            name = row["audio"].get("path") or "<bytes>"
-            try:
-                waveform = decode_example(row["audio"])
-                seconds = waveform.shape[0] / SAMPLING_RATE
-                if not self.min_seconds <= seconds <= self.max_seconds:
-                    raise ValueError(f"{seconds:.2f} s is outside [{self.min_seconds}, {self.max_seconds}] s")
-                check_waveform(waveform, SAMPLING_RATE, name)
-            except Exception as error:  # one bad file must not end a long run: log it and go on
-                self._skip(name, str(error))
+            waveform = self.usable_audio(row["audio"])
+            if waveform is None:
                 continue
             if self.augmentation is not None:
                 waveform = self.augmentation(waveform, rng)
@@ -114,6 +107,22 @@ class ASRCollator:
         if self.mel_centers is not None:
             self._augment_features(batch, rng)
         return batch
+
+    def usable_audio(self, audio: dict[str, Any]) -> np.ndarray | None:
+        """A row's {bytes, path} decoded, or None when the clip cannot be used (undecodable, outside the length
+        bounds, not finite, silent): it is then skipped and named. Training batches and the evaluation clips
+        (`trainer.load_eval_examples`) are judged here alike."""
+        name = audio.get("path") or "<bytes>"
+        try:
+            waveform = decode_example(audio)
+            seconds = waveform.shape[0] / SAMPLING_RATE
+            if not self.min_seconds <= seconds <= self.max_seconds:
+                raise ValueError(f"{seconds:.2f} s is outside [{self.min_seconds}, {self.max_seconds}] s")
+            check_waveform(waveform, SAMPLING_RATE, name)
+        except Exception as error:  # one bad file must not end a long run: log it and go on
+            self._skip(name, str(error))
+            return None
+        return waveform
 
     def _skip(self, name: str, reason: str) -> None:
         self.skipped[name] = reason

@@ -8,7 +8,7 @@ Recipe form (data.train is a list; each item names exactly one kind of source):
     - {corpus: data/synth, split: train, weight: 1.0}        # built by `tiny-audio data synth`
     - {hub: librispeech, weight: 0.5}                         # a name from HUB_SOURCES, or
     - {hub: {path: org/name, name: config, split: train, text_column: text, audio_column: audio}}
-    - {audiofolder: path/to/dir, split: train}                # audio files + metadata.csv (file_name, text)
+    - {audiofolder: path/to/dir, split: train}                # audio files + metadata.csv/.jsonl (file_name, text)
     - {parquet: "path/*.parquet", text_column: text}
 """
 
@@ -94,8 +94,11 @@ def load_source(spec: dict[str, Any], default_split: str = "train") -> datasets.
             return dataset.map(
                 lambda text: {"text": transform(text)}, input_columns=["text"], features=dataset.features
             )
-    elif kind == "audiofolder":
-        dataset = datasets.load_dataset("audiofolder", data_dir=spec["audiofolder"], split=split, drop_labels=True)
+    elif kind == "audiofolder":  # read by tiny-audio: `datasets`' audiofolder builder needs torchcodec
+        from ..data import load_audiofolder
+
+        dataset = load_audiofolder(spec["audiofolder"], split, spec.get("audio_column"), spec.get("text_column"))
+        text_column, audio_column = "text", "audio"
     else:
         dataset = datasets.load_dataset("parquet", data_files={split: spec["parquet"]}, split=split)
     return _standardise(dataset, audio_column, text_column, spec)

@@ -27,11 +27,11 @@ from ..model.modeling_asr import ASRModel
 from ..model.processing_asr import ASRProcessor
 from .augment import Augmentation
 from .checkpoints import last_complete_checkpoint
-from .collator import PLACEHOLDER, ASRCollator, batch_audio, decode_example, read_skip_log
+from .collator import PLACEHOLDER, ASRCollator, batch_audio, read_skip_log
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
 from .replay import ReplayableRandomness
-from .sources import build_training_mix, load_source
+from .sources import build_training_mix, load_source, source_name
 from .wall_clock import WallClock
 
 logger = logging.getLogger(__name__)
@@ -231,8 +231,9 @@ def warm_start_record(saved_model: str | Path) -> dict[str, Any]:
     return record
 
 
-def load_eval_examples(spec: dict[str, Any] | None, seed: int) -> list[tuple[np.ndarray, str]]:
-    """The held-out clips used for WER during training, decoded once."""
+def load_eval_examples(spec: dict[str, Any] | None, seed: int, collator: ASRCollator) -> list[tuple[np.ndarray, str]]:
+    """The held-out clips used for WER during training, decoded once. A clip `collator` cannot use is skipped and
+    named as a training clip would be (`ASRCollator.usable_audio`), so one corrupt file does not stop the run."""
     if not spec:
         return []
     dataset = load_source(spec, default_split="validation")
@@ -241,8 +242,10 @@ def load_eval_examples(spec: dict[str, Any] | None, seed: int) -> list[tuple[np.
         dataset = dataset.shuffle(seed=seed).select(range(limit))
     examples = []
     for row in dataset.take(limit) if not hasattr(dataset, "__len__") else dataset:
-        if row["text"].strip():
-            examples.append((decode_example(row["audio"]), row["text"]))
+        if row["text"].strip() and (waveform := collator.usable_audio(row["audio"])) is not None:
+            examples.append((waveform, row["text"]))
+    if not examples:
+        logger.warning("data.eval: no usable clip in %s; the run will not evaluate", source_name(spec))
     return examples
 
 
@@ -296,6 +299,7 @@ def train(recipe: dict[str, Any]) -> Path:
         callbacks.append(HubRepoCallback(recipe))
     train_dataset = build_training_mix(data, seed=args.seed)
     check_length_column(train_dataset, args)
+    eval_collator = ASRCollator(processor, instruction, None, skip_log=skip_log, **bounds)
     trainer = ASRTrainer(
         model=model,
         args=args,
@@ -305,8 +309,8 @@ def train(recipe: dict[str, Any]) -> Path:
         ),
         processing_class=processor,  # checkpoints then hold the processor too: each is a loadable model directory
         callbacks=callbacks,
-        eval_dataset=load_eval_examples(data.get("eval"), seed=args.seed) or None,
-        eval_collator=ASRCollator(processor, instruction, None, **bounds),
+        eval_dataset=load_eval_examples(data.get("eval"), args.seed, eval_collator) or None,
+        eval_collator=eval_collator,
         ctc_weight=recipe["training"].get("ctc_weight", 0.0),
         ctc_only_steps=recipe["training"].get("ctc_only_steps", 0),
     )
