@@ -142,10 +142,11 @@ def _step_losses(checkpoint) -> dict[int, float]:
 
 
 def test_a_resumed_run_replays_the_losses_of_the_run_it_resumed(tmp_path, backbone_paths, monkeypatch):
-    """6 steps straight, then the same run resumed from its step-3 checkpoint (all a kill there leaves): steps 4-6
-    log the same losses. The default recipe's randomness is all in: length-grouped batches over two epochs,
-    waveform and log-mel augmentation in a dataloader worker, non-speech clips, and the CTC loss with random
-    negatives (the tiny vocabulary is smaller than the default 4,096 negatives, hence fewer here)."""
+    """12 steps straight, then the same run resumed from its step-8 checkpoint (all a kill there leaves): steps 9-12
+    log the same losses. 18 clips (16 + 2 non-speech) in batches of 4 make 5 steps an epoch: the resume lands 3
+    batches into the second epoch and crosses into the third. The default recipe's randomness is all in:
+    length-grouped batches, waveform and log-mel augmentation in a dataloader worker, non-speech clips, and the CTC
+    loss with random negatives (the tiny vocabulary is smaller than the default 4,096 negatives, hence fewer)."""
     import functools
     import shutil
 
@@ -157,11 +158,11 @@ def test_a_resumed_run_replays_the_losses_of_the_run_it_resumed(tmp_path, backbo
     recipe_path = tiny_recipe(
         tmp_path,
         backbone_paths,
-        max_steps=6,  # 18 clips (16 + 2 non-speech) in batches of 4: the run crosses into a second epoch
+        max_steps=12,
         train_sampling_strategy="group_by_length",
         length_column_name="duration",
         eval_strategy="no",
-        save_steps=3,
+        save_steps=4,
         ctc_weight=0.5,
         ctc_only_steps=2,
         dataloader_num_workers=1,
@@ -176,13 +177,13 @@ def test_a_resumed_run_replays_the_losses_of_the_run_it_resumed(tmp_path, backbo
     }
     train(recipe)
     run_dir = tmp_path / "run"
-    straight = _step_losses(run_dir / "checkpoint-6")
-    shutil.rmtree(run_dir / "checkpoint-6")
+    straight = _step_losses(run_dir / "checkpoint-12")
+    shutil.rmtree(run_dir / "checkpoint-12")
     shutil.rmtree(run_dir / "model")
     train(recipe)
-    resumed = _step_losses(run_dir / "checkpoint-6")
-    assert sorted(straight) == sorted(resumed) == [1, 2, 3, 4, 5, 6]
-    for step in (4, 5, 6):
+    resumed = _step_losses(run_dir / "checkpoint-12")
+    assert sorted(straight) == sorted(resumed) == list(range(1, 13))
+    for step in (9, 10, 11, 12):
         assert resumed[step] == pytest.approx(straight[step], abs=1e-5), (step, straight, resumed)
 
 

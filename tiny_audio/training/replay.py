@@ -1,8 +1,12 @@
 """A resumed run is the run it resumed: every random draw of training is either restored from the checkpoint or
 derived from the seed and where the run is, never from how the run got there.
 
-- Data order, dropout, everything else on torch/numpy/python's global generators: the Trainer saves their states
-  in each checkpoint (`rng_state.pth`) and restores them on resume, and skips the batches already trained on.
+- Dropout and everything else on torch/numpy/python's global generators: the Trainer saves their states in each
+  checkpoint (`rng_state.pth`) and restores them on resume, once the resumed epoch's first batch is read.
+- Data order: the Trainer's samplers draw each epoch's order from torch's global generator when the epoch begins,
+  which a run resumed in a later epoch does before the states are restored (transformers 5.25): that epoch's
+  batches differed from the uninterrupted run's. The sampler draws instead from a generator seeded by (seed, epoch)
+  (`ReplayableRandomness.order`); the Trainer then skips the batches already trained on.
 - Augmentation: the collator runs in dataloader worker processes, forked anew at each epoch from the main process's
   collator, and the batches a resumed run skips are never collated, so a generator carried along by the collator
   restarts elsewhere on every resume. Each batch draws instead from its own generator, seeded by (seed, rank,
@@ -51,14 +55,18 @@ class BatchNumbering:
 
 
 class ReplayableRandomness(TrainerCallback):
-    """Keeps the collator's batch numbering on the Trainer's epochs and reseeds the CTC negatives at every step."""
+    """Reseeds the sampler's generator (`order`) and keeps the collator's batch numbering at each epoch, and the CTC
+    negatives at every step."""
 
     def __init__(self, numbering: BatchNumbering | None, seed: int):
         self.numbering, self.seed = numbering, seed
+        self.order = torch.Generator()
 
     def on_epoch_begin(self, args, state, control, **kwargs):
-        if self.numbering is not None:  # a resumed run begins inside an epoch: state.epoch is then fractional
-            self.numbering.start_epoch(math.floor(state.epoch + 1e-9))
+        epoch = math.floor(state.epoch + 1e-9)  # a resumed run begins inside an epoch: state.epoch is fractional
+        self.order.manual_seed(derived_seed(self.seed, epoch))
+        if self.numbering is not None:
+            self.numbering.start_epoch(epoch)
 
     def on_step_begin(self, args, state, control, model=None, **kwargs):
         ctc_loss = getattr(model, "ctc_loss", None)

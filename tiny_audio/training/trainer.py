@@ -67,8 +67,17 @@ class ASRTrainer(Trainer):
         if ctc_only_steps:
             self.add_callback(CTCOnlySteps(int(ctc_only_steps)))
         augmenting = getattr(self.data_collator, "augmentation", None) is not None
-        self.add_callback(ReplayableRandomness(self.data_collator.numbering if augmenting else None, self.args.seed))
+        self.replay = ReplayableRandomness(self.data_collator.numbering if augmenting else None, self.args.seed)
+        self.add_callback(self.replay)
         self._ctc_losses: list[float] = []
+
+    def _get_train_sampler(self, train_dataset=None):
+        """The Trainer's sampler, drawing each epoch's order from a generator seeded by (seed, epoch) rather than
+        from torch's global one, so that a run resumed in a later epoch reads the same batches (replay.py)."""
+        sampler = super()._get_train_sampler(train_dataset)
+        if sampler is not None and getattr(sampler, "generator", False) is None:
+            sampler.generator = self.replay.order
+        return sampler
 
     def get_resumed_dataloader(self, dataloader, num_batches: int):
         """A resumed epoch's sampler starts past the batches already trained on, which are never collated: the
