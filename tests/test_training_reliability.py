@@ -14,7 +14,7 @@ import pytest
 import soundfile
 import tiny_backbones
 import yaml
-from test_training import run_train, tiny_recipe
+from test_training import run_train, tiny_recipe, write_parquet_corpus
 
 from tiny_audio.training.checkpoints import last_complete_checkpoint
 from tiny_audio.training.collator import PLACEHOLDER, ASRCollator, read_skip_log
@@ -142,8 +142,8 @@ def _step_losses(checkpoint) -> dict[int, float]:
 
 
 def test_a_resumed_run_replays_the_losses_of_the_run_it_resumed(tmp_path, backbone_paths, monkeypatch):
-    """12 steps straight, then the same run resumed from its step-8 checkpoint (all a kill there leaves): steps 9-12
-    log the same losses. 18 clips (16 + 2 non-speech) in batches of 4 make 5 steps an epoch: the resume lands 3
+    """9 steps straight, then the same run resumed from its step-6 checkpoint (all a kill there leaves): steps 7-9
+    log the same losses. 7 clips (6 + 1 non-speech) in batches of 2 make 4 steps an epoch: the resume lands 2
     batches into the second epoch and crosses into the third. The default recipe's randomness is all in:
     length-grouped batches, waveform and log-mel augmentation in a dataloader worker, non-speech clips, and the CTC
     loss with random negatives (the tiny vocabulary is smaller than the default 4,096 negatives, hence fewer)."""
@@ -158,16 +158,18 @@ def test_a_resumed_run_replays_the_losses_of_the_run_it_resumed(tmp_path, backbo
     recipe_path = tiny_recipe(
         tmp_path,
         backbone_paths,
-        max_steps=12,
+        max_steps=9,
+        per_device_train_batch_size=2,
         train_sampling_strategy="group_by_length",
         length_column_name="duration",
         eval_strategy="no",
-        save_steps=4,
+        save_steps=3,
         ctc_weight=0.5,
         ctc_only_steps=2,
         dataloader_num_workers=1,
     )
     recipe = load_recipe(recipe_path)
+    recipe["data"]["train"] = [{"parquet": str(write_parquet_corpus(tmp_path / "small", count=6))}]
     recipe["augmentation"] = {
         "speed_probability": 0.5,
         "noise_probability": 0.5,
@@ -177,13 +179,13 @@ def test_a_resumed_run_replays_the_losses_of_the_run_it_resumed(tmp_path, backbo
     }
     train(recipe)
     run_dir = tmp_path / "run"
-    straight = _step_losses(run_dir / "checkpoint-12")
-    shutil.rmtree(run_dir / "checkpoint-12")
+    straight = _step_losses(run_dir / "checkpoint-9")
+    shutil.rmtree(run_dir / "checkpoint-9")
     shutil.rmtree(run_dir / "model")
     train(recipe)
-    resumed = _step_losses(run_dir / "checkpoint-12")
-    assert sorted(straight) == sorted(resumed) == list(range(1, 13))
-    for step in (9, 10, 11, 12):
+    resumed = _step_losses(run_dir / "checkpoint-9")
+    assert sorted(straight) == sorted(resumed) == list(range(1, 10))
+    for step in (7, 8, 9):
         assert resumed[step] == pytest.approx(straight[step], abs=1e-5), (step, straight, resumed)
 
 
@@ -192,7 +194,6 @@ def test_every_kind_of_training_source_loads_and_collates(tmp_path, backbone_pat
     file, an audiofolder (metadata.csv; one of its files corrupt), and a dataset in a Hub repository's layout
     (README configs + parquet shards, LibriSpeech's schema) read from disk; then all four in one streamed mix."""
     from hub_datasets import write_dataset_repo
-    from test_training import write_parquet_corpus
 
     corpus = write_parquet_corpus(tmp_path / "corpus" / "data", count=4)
     corpus.rename(corpus.with_name("train-00000-of-00001.parquet"))
@@ -221,3 +222,38 @@ def test_every_kind_of_training_source_loads_and_collates(tmp_path, backbone_pat
     assert list(read_skip_log(tmp_path / "skipped.jsonl")) == [str(folder / "broken.flac")]
     mix = build_training_mix({"train": list(specs.values())}, seed=0)  # the Hub source streams the whole mix
     assert len(list(mix)) >= 16
+
+
+def test_batch_numbering_gives_a_batch_the_same_draws_whoever_collates_it(tmp_path, backbone_paths):
+    """Batch 5 of epoch 1 draws the same augmentation collated by one process, by worker 1 of 2, or first after a
+    resume that skipped 5 batches; another epoch or rank draws differently. Persistent workers, which would carry
+    the numbering across epochs, are refused with augmentation on."""
+    from unittest import mock
+
+    from tiny_audio.training.recipe import load_recipe
+    from tiny_audio.training.replay import BatchNumbering
+    from tiny_audio.training.trainer import train
+
+    def draw(numbering: BatchNumbering, calls: int, worker=None) -> float:
+        with mock.patch("torch.utils.data.get_worker_info", return_value=worker):
+            for _ in range(calls):
+                numbering.next_generator()
+            return numbering.next_generator().random()
+
+    alone = BatchNumbering(seed=7)
+    alone.start_epoch(1)
+    in_worker = BatchNumbering(seed=7)
+    in_worker.start_epoch(1)
+    resumed = BatchNumbering(seed=7)
+    resumed.start_epoch(1, first_batch=5)
+    expected = draw(alone, 5)
+    assert draw(in_worker, 2, mock.Mock(id=1, num_workers=2)) == expected  # worker 1 collates batches 1, 3, 5, ...
+    assert draw(resumed, 0) == expected
+    other_epoch, other_rank = BatchNumbering(seed=7), BatchNumbering(seed=7, rank=1)
+    other_epoch.start_epoch(2)
+    other_rank.start_epoch(1)
+    assert expected not in (draw(other_epoch, 5), draw(other_rank, 5))
+    recipe = load_recipe(tiny_recipe(tmp_path, backbone_paths, dataloader_num_workers=1))
+    recipe["training"]["dataloader_persistent_workers"] = True
+    with pytest.raises(ValueError, match="dataloader_persistent_workers"):
+        train(recipe)

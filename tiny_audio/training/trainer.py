@@ -272,6 +272,12 @@ def train(recipe: dict[str, Any]) -> Path:
     """Run (or resume) the recipe; returns the directory of the saved model."""
     started = time.time()
     args = training_arguments(recipe["training"])
+    augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
+    if augmentation.enabled and args.dataloader_persistent_workers and args.dataloader_num_workers > 0:
+        raise ValueError(
+            "training.dataloader_persistent_workers keeps each worker's collator from one epoch to the next, so a "
+            "resumed run could not replay the augmentation (tiny_audio/training/replay.py); set it to false."
+        )
     set_seed(args.seed)  # the fresh weights (projector, LoRA) too come from the run's seed
     model, processor = build_model(recipe["model"], recipe["training"].get("backbone_dtype"))
     if recipe["training"].get("init_from"):  # warm start: continue from a saved model's trained weights
@@ -279,13 +285,7 @@ def train(recipe: dict[str, Any]) -> Path:
             model, recipe["training"]["init_from"], recipe["training"].get("init_ignore_mismatched_sizes", False)
         )
     data = recipe["data"]
-    augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
     instruction = model.config.instruction(task="transcribe")
-    if augmentation.enabled and args.dataloader_persistent_workers and args.dataloader_num_workers > 0:
-        raise ValueError(
-            "training.dataloader_persistent_workers keeps each worker's collator from one epoch to the next, so a "
-            "resumed run could not replay the augmentation (tiny_audio/training/replay.py); set it to false."
-        )
     if recipe["training"].get("encoder_cache"):
         if augmentation.enabled or model.config.encoder_lora is not None:
             raise ValueError(
