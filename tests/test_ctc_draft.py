@@ -137,3 +137,53 @@ def test_the_draft_is_left_alone_where_it_cannot_apply(tiny, caplog):
 def test_ctc_draft_takes_true_or_false():
     with pytest.raises(ValueError, match="ctc_draft='yes' is not accepted; give True or False"):
         DecodingOptions(ctc_draft="yes")
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    """The embedded default model in float32 (the same numbers on every CPU) and real and synthetic clips."""
+    import sys
+    from pathlib import Path
+
+    from tiny_audio import ASRModel, ASRProcessor
+    from tiny_audio.app.course_samples import BUNDLED_SAMPLE
+    from tiny_audio.app.transcribe import DEFAULT_MODEL_DIR
+    from tiny_audio.data.dev_real import dev_clips
+    from tiny_audio.model.audio_input import load_audio
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from espeak_timing import synthesise
+
+    model = ASRModel.from_pretrained(DEFAULT_MODEL_DIR, dtype=torch.float32).eval()
+    processor = ASRProcessor.from_pretrained(DEFAULT_MODEL_DIR)
+    real = [load_audio(str(clip.path)) for clip in dev_clips()]
+    synthetic = synthesise("Kick the ball straight and follow through.")[0]
+    hum = 0.01 * torch.sin(torch.arange(16_000) * 2 * torch.pi * 50 / 16_000).numpy()  # mains hum: no words
+    clips = {"dev-real": real, "course sample": [load_audio(str(BUNDLED_SAMPLE))], "espeak-ng": [synthetic]}
+    return model, processor, clips, hum
+
+
+@pytest.mark.slow
+def test_the_embedded_model_reads_real_and_synthetic_clips_as_plain_greedy_search(embedded):
+    model, processor, clips, hum = embedded
+    counter = PassCounter(model.decoder)
+    passes = tokens = 0
+    for name, audio in [*clips.items(), ("mixed-length batch", clips["dev-real"][:4])]:
+        for batch in [audio] if name == "mixed-length batch" else [[clip] for clip in audio]:
+            inputs = processor(audio=batch, instruction=model.config.instruction())
+            plain = model.generate(**inputs, **GREEDY, ctc_draft=False)
+            counter.passes = 0
+            drafted = model.generate(**inputs, **GREEDY, ctc_draft=True)
+            assert torch.equal(drafted, plain), name
+            if name == "dev-real":
+                passes, tokens = passes + counter.passes, tokens + plain.shape[1]
+    assert passes / tokens <= 0.5  # plain greedy search: 1.0
+
+    inputs = processor(audio=[hum], instruction=model.config.instruction())
+    features = model.get_audio_features(inputs["input_features"], inputs["audio_attention_mask"])
+    from tiny_audio.model.ctc_head import ctc_greedy_decode
+
+    assert ctc_greedy_decode(*features, model.ctc_head_classes()) == [[]]  # an empty draft
+    assert torch.equal(
+        model.generate(**inputs, **GREEDY, ctc_draft=True), model.generate(**inputs, **GREEDY, ctc_draft=False)
+    )

@@ -59,8 +59,12 @@ def load_source(spec: dict[str, Any], default_split: str = "train") -> datasets.
             return dataset.map(
                 lambda text: {"text": transform(text)}, input_columns=["text"], features=dataset.features
             )
-    elif kind == "audiofolder":
-        dataset = datasets.load_dataset("audiofolder", data_dir=location, split=split, drop_labels=True)
+    elif kind == "audiofolder":  # read by tiny-audio: `datasets`' audiofolder builder needs torchcodec
+        from ..data import load_audiofolder
+
+        # Only columns the recipe names: an audiofolder's metadata calls its audio column file_name.
+        dataset = load_audiofolder(location, split, spec.get("audio_column"), spec.get("text_column"))
+        text_column, audio_column = "text", "audio"
     else:
         dataset = datasets.load_dataset("parquet", data_files={split: location}, split=split)
     return _standardise(dataset, audio_column, text_column, spec)
