@@ -200,3 +200,14 @@ def test_accelerate_launch_with_2_processes_merges_every_file_once(tiny_model_di
     assert result.returncode == 1, result.stderr[-3000:]  # rank 0 ends with 1: a file failed
     assert f"error: {bad}: Cannot decode" in result.stderr and "error: 1 of 7 files failed" in result.stderr
     assert_each_file_once(out, good, bad)
+
+
+def test_processes_need_an_output_dir_and_at_least_one(tmp_path, capsys):
+    clip = write_tone(tmp_path / "a.wav")
+    assert main(["transcribe", str(clip), "--processes", "2"]) == 2
+    assert "several processes write DIR/results.jsonl" in capsys.readouterr().err
+    assert main(["transcribe", str(clip), "--processes", "0", "--output-dir", str(tmp_path / "out")]) == 2
+    assert "--processes must be at least 1, got 0." in capsys.readouterr().err
+    stream = ["--processes", "2", "--output-dir", str(tmp_path / "out"), "--stream"]
+    assert main(["transcribe", str(clip), *stream]) == 2
+    assert "drop it" in capsys.readouterr().err and not (tmp_path / "out").exists()
