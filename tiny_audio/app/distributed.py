@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ def rank_results_file(rank: int) -> str:
     return f"results.rank-{rank}.jsonl"
 
 
-def world_from_environment(environment: os._Environ | dict = os.environ) -> tuple[int, int, int] | None:
+def world_from_environment(environment: Mapping[str, str] = os.environ) -> tuple[int, int, int] | None:
     """(rank, world size, local rank) set by a launcher, or None for a single process."""
     world_size = int(environment.get("WORLD_SIZE", "1"))
     if world_size <= 1:
@@ -58,7 +59,10 @@ def processes_problem(args: argparse.Namespace) -> str | None:
     """What is wrong with running this command over several processes, if anything."""
     if args.processes < 1:
         return f"--processes must be at least 1, got {args.processes}."
-    several = args.processes > 1 or world_from_environment() is not None
+    try:
+        several = args.processes > 1 or world_from_environment() is not None
+    except ValueError as error:  # a launcher's variables that do not fit together
+        return str(error)
     if several and args.output_dir is None:
         return "several processes write DIR/results.jsonl (and DIR/NAME.FORMAT per file); add --output-dir DIR."
     if several and args.stream:
