@@ -34,6 +34,7 @@ __all__ = [
     "BatchReport",
     "expand_inputs",
     "read_results",
+    "result_key",
     "transcribe_batch",
 ]
 
@@ -84,11 +85,11 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
         files += sorted(found)
     unique: dict[str, Path] = {}  # in order of first mention
     for file in files:
-        unique.setdefault(_key(file), file)
+        unique.setdefault(result_key(file), file)
     return list(unique.values())
 
 
-def _key(path: str | os.PathLike) -> str:
+def result_key(path: str | os.PathLike) -> str:
     """How a file is recognised in results.jsonl: its absolute path (a rerun may start from another folder)."""
     return os.path.abspath(path)
 
@@ -124,6 +125,7 @@ def transcribe_batch(
     on_start: Callable[[str], None] | None = None,
     retry_failed: bool = False,
     progress: bool = True,
+    results_file: str = RESULTS_FILE,
     **call_options,
 ) -> BatchReport:
     """Transcribe every file of `inputs` (files and directories) with `asr`, going on past files that fail.
@@ -138,6 +140,8 @@ def transcribe_batch(
         `generate_kwargs={"streamer": TextStreamer(...)}` (one streamer serves every file), it can print the file's
         name before the streamed text.
     retry_failed: try again the files that failed in an earlier run (their old lines are dropped first).
+    results_file: the record's name inside `output_dir` (each process of a run over several has its own,
+        `distributed.py`).
     call_options: the pipeline's call arguments (task, return_timestamps, generate_kwargs, ...), checked before any
         file is read, so a bad option fails at once instead of failing every file.
     """
@@ -146,12 +150,14 @@ def transcribe_batch(
     if sanitize := getattr(asr, "_sanitize_parameters", None):  # what transformers' Pipeline.__call__ does first
         sanitize(**call_options)
     files = expand_inputs(inputs)
-    record = _Record(Path(output_dir) / RESULTS_FILE, retry_failed) if output_dir is not None else None
+    record = _Record(Path(output_dir) / results_file, retry_failed) if output_dir is not None else None
     report = BatchReport(results_path=record.path if record else None)
-    pending = [file for file in files if not (record and _key(file) in record.done)]
+    pending = [file for file in files if not (record and result_key(file) in record.done)]
     report.already_done = len(files) - len(pending)
     if record:
-        earlier = [(str(file), record.done[_key(file)].get("error")) for file in files if _key(file) in record.done]
+        earlier = [
+            (str(file), record.done[result_key(file)].get("error")) for file in files if result_key(file) in record.done
+        ]
         report.failed_earlier = [(file, reason) for file, reason in earlier if reason is not None]
 
     from tqdm.auto import tqdm
@@ -164,12 +170,12 @@ def transcribe_batch(
             report.transcribed += 1
             if on_result:
                 on_result(str(file), result)
-            entry = {"file": _key(file), **result}
+            entry = {"file": result_key(file), **result}
         else:
             report.failed.append((str(file), reason))
             if on_failure:
                 on_failure(str(file), reason)
-            entry = {"file": _key(file), "stage": stage, "error": reason}
+            entry = {"file": result_key(file), "stage": stage, "error": reason}
         if record:
             record.append(entry)
         bar.update(1)

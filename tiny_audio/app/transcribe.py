@@ -1,10 +1,11 @@
 """`tiny-audio transcribe FILE_OR_DIR... [--model DIR_OR_ID] [--format txt|json|srt|vtt] [--output-dir DIR]
-[--retry-failed] [--stream]`: the text of each audio file, printed or written as plain text, JSON with word or
-segment times, or subtitles.
+[--retry-failed] [--processes N] [--stream]`: the text of each audio file, printed or written as plain text, JSON
+with word or segment times, or subtitles.
 
 Files go through `batch.transcribe_batch`: a file that cannot be read or transcribed is named on stderr in
 one line (`error: FILE: reason`) and the others go on; the exit status is 1 at the end if any failed. With
-`--output-dir`, DIR/results.jsonl records each file as it finishes, so a rerun resumes a killed run.
+`--output-dir`, DIR/results.jsonl records each file as it finishes, so a rerun resumes a killed run. `--processes N`
+(or torchrun / accelerate launch) shares the files among processes: `distributed.py`.
 
 Timestamps come from the pipeline's `return_timestamps` (the projector's CTC head aligns the transcript to the audio,
 tiny_audio/model/alignment.py); `--stream` prints the words as the decoder writes them (greedy search).
@@ -176,6 +177,15 @@ def register(subparsers) -> None:
         help="with --output-dir: try again the files that DIR/results.jsonl records as failed",
     )
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --output-dir: share the files among N worker processes, each decoding its own in batches of "
+        "--batch-size, shortest first; DIR/results.jsonl gets them all (see docs/reliability.md; torchrun or "
+        "accelerate launch do the same without this option)",
+    )
+    parser.add_argument(
         "--stream",
         action="store_true",
         help="print the text as it is decoded, word by word (greedy search: --num-beams must be 1 or unset)",
@@ -199,7 +209,8 @@ def option_type(name: str, parse):
 def run(args: argparse.Namespace) -> int:
     """Transcribe every file, going on past the ones that fail. Exit 0: all done; 1: some files failed (each named on
     stderr as it fails, then a count); 2: a usage, option or model error, found before any file is transcribed."""
-    from .batch import expand_inputs, transcribe_batch
+    from . import distributed
+    from .batch import RESULTS_FILE, expand_inputs, transcribe_batch
 
     options = call_options(args)
     try:
@@ -207,9 +218,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:  # a directory without audio
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if problem := _output_problem(args, files):
+    if problem := _output_problem(args, files) or distributed.processes_problem(args):
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    if distributed.wants_launch(args):  # --processes N: N workers run this function on their shares
+        return distributed.launch(args, files)
+    part = distributed.join(args, files)  # this process's share under a launcher or --processes; None: all
     try:
         asr = load_pipeline(args.model, args.device)
     except (ValueError, OSError) as error:  # no such model, offline without it, no default model
@@ -221,14 +235,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = transcribe_batch(
             asr,
-            files,
+            part.files if part else files,
             output_dir=args.output_dir,
+            results_file=part.results_file if part else RESULTS_FILE,
             batch_size=args.batch_size,
             on_result=output.result,
             on_failure=output.failure,
             on_start=output.start if args.stream else None,
             retry_failed=args.retry_failed,
-            progress=not args.stream and len(files) > 1,
+            progress=not args.stream and len(files) > 1 and (part is None or part.rank == 0),
             **options,
         )
     except ValueError as error:  # an option out of range for this model (e.g. --chunk-length-s), checked up front
@@ -237,6 +252,8 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as error:  # the model failed on every one of the first files: a broken set-up
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if part:
+        return part.finish(report, output, files, args.retry_failed)
     return output.summary(report, len(files))
 
 
