@@ -21,16 +21,10 @@ from urllib.parse import urlparse
 
 from tqdm.auto import tqdm
 
-from ..cli_options import argument_type, check_device
+from ..cli_options import argument_type, check_device, option_type
 from ..model.audio_input import is_url
 from ..model.constants import DEFAULT_CHUNK_SECONDS
-from ..model.decoding_options import (
-    MAX_BATCH_SIZE,
-    MAX_CHUNK_SECONDS,
-    MAX_NEW_TOKENS,
-    MAX_NUM_BEAMS,
-    check_option,
-)
+from ..model.decoding_options import MAX_BATCH_SIZE, MAX_CHUNK_SECONDS, MAX_NEW_TOKENS, MAX_NUM_BEAMS
 
 # Where the embedded default model lives inside the installed package (trained by configs/default.yaml).
 DEFAULT_MODEL_DIR = Path(__file__).parents[1] / "default_model"
@@ -210,20 +204,6 @@ def register(subparsers) -> None:
         "--verbose", action="store_true", help="when the model cannot be loaded, also print the full error"
     )
     parser.set_defaults(func=run)
-
-
-def option_type(name: str, parse):
-    """An argparse type for option `name`: `parse` reads the text, `check_option` judges the value (text that does
-    not parse goes to it as it is, so that the error says what is accepted)."""
-
-    def check(text: str):
-        try:
-            value = parse(text)
-        except ValueError:
-            value = text
-        return check_option(name, value)
-
-    return argument_type(check, name)
 
 
 def run(args: argparse.Namespace) -> int:
