@@ -12,22 +12,23 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .constants import WHISPER_MAX_SECONDS
 from .frequency_warp import WARP_FACTOR_RANGE, is_warp_factor
 
 # Upper bounds, where a larger value exhausts the machine instead of transcribing better. Each holds with the other
 # options at their defaults; the error names the bound and why.
-# A piece of long audio is at most 30 s: Whisper's encoder window (constants.WHISPER_MAX_SECONDS); a HuBERT or
-# wav2vec2 encoder's attention memory grows with the square of the piece (1,500 frames at 30 s), and the decoder
-# learned one sentence per clip, so longer pieces lose words (constants.DEFAULT_CHUNK_SECONDS).
-MAX_CHUNK_SECONDS = 30.0
+# A piece of long audio is at most 30 s: Whisper's encoder window; a HuBERT or wav2vec2 encoder's attention memory
+# grows with the square of the piece (1,500 frames at 30 s), and the decoder learned one sentence per clip, so longer
+# pieces lose words anyway (constants.DEFAULT_CHUNK_SECONDS).
+MAX_CHUNK_SECONDS = float(WHISPER_MAX_SECONDS)
 # New tokens per piece: speech runs at most ~7 words/s (~10 tokens/s with punctuation), so a 30 s piece holds ~300
 # tokens; 1024 leaves room for a free prompt's longer answer, stays far inside the smallest decoder context used
 # (SmolLM2's 8,192 positions, less a 30 s piece's <= 375 audio tokens and the prompt), and caps what a model that never
 # stops costs a piece (Whisper's own decoder writes at most 448 tokens per 30 s window).
 MAX_NEW_TOKENS = 1024
 # Beams: each carries its own KV cache (beams x (prompt + new tokens) x decoder layers), and the CTC prefix scorer
-# scores each beam's candidates. With the embedded model on the 4 s sample, peak RSS was 1.06 GB at 1 and 4 beams and
-# 1.16 GB at 32; 1,000 beams passed 14.7 GB and 420 s (issue 48). ASR gains nothing past a few beams (Whisper: 5).
+# scores each beam's candidates. With the embedded model on the 4 s sample, peak RSS was 1,037 MiB at 1 beam, 1,041 at
+# 4 and 1,130 at 32; 1,000 beams passed 14.7 GB and 420 s (issue 48). ASR gains nothing past a few beams (Whisper: 5).
 MAX_NUM_BEAMS = 32
 # Clips (pieces) per model call: docs/gpu.md measured the largest recipe (HuBERT-xlarge + SmolLM3) at 21.6 GiB peak
 # for 64 clips of 10 s, greedy, growing ~0.21 GiB a clip from 16 to 64: 256 clips is ~62 GiB, inside an 80 GB GPU.
