@@ -1,9 +1,9 @@
 """Reliability under real workloads (issue 38): one bad file never costs the others, and a killed run resumes.
 
     python benchmarks/reliability.py [--clips 200] [--broken 10] [--minutes 60] [--demo-seconds 120] [--clients 8]
-                                     [--only folder,long,demo,training] [--output docs/reliability.md]
+                                     [--only folder,long,demo,training,options] [--output docs/reliability.md]
 
-Four checks on this machine's CPU with the embedded default model and greedy decoding (num_beams 1), printed as one
+Five checks on this machine's CPU with the embedded default model and greedy decoding (num_beams 1), printed as one
 markdown table and written to `--output`:
 
 - folder: `--clips` files of real speech (hello.wav and the short clips of Debian's pocketsphinx-testdata, copied
@@ -20,6 +20,8 @@ markdown table and written to `--output`:
   corrupt clip and an empty transcript, and whose evaluation clips a corrupt one, once straight through and once
   killed (SIGKILL) after its first checkpoint and rerun: the rerun must log the straight run's losses. Then each kind
   of training source (corpus, parquet, audiofolder, a Hub dataset's layout on disk) loaded and collated.
+- options: bad options, URLs and a pickle-only model on the command line, 1,000 beams in Python, loud float audio
+  (benchmarks/reliability_options.py).
 
 `python benchmarks/reliability.py worker --output-dir DIR [--model M] [--batch-size N] PATH...` is the child of the
 folder check (and of tests/test_reliability.py): the folder loop a `tiny-audio transcribe PATH... --output-dir DIR`
@@ -47,6 +49,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+from reliability_options import check_options  # benchmarks/: the options check, in a file of its own
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tiny_audio" / "samples" / "hello.wav"
@@ -736,10 +739,16 @@ def main() -> int:
     parser.add_argument("--demo-seconds", type=int, default=120)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="picks the point at which the folder run is killed")
-    parser.add_argument("--only", default="folder,long,demo,training", help="comma-separated checks to run")
+    parser.add_argument("--only", default="folder,long,demo,training,options", help="comma-separated checks to run")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "reliability.md")
     args = parser.parse_args()
-    checks = {"folder": check_folder, "long": check_long, "demo": check_demo, "training": check_training}
+    checks = {
+        "folder": check_folder,
+        "long": check_long,
+        "demo": check_demo,
+        "training": check_training,
+        "options": lambda args, work: check_options(args, work, CHILD_ENV),
+    }
     chosen = [name.strip() for name in args.only.split(",")]
     if unknown := sorted(set(chosen) - set(checks)):
         parser.error(f"unknown checks {unknown}; choose from {', '.join(checks)}")

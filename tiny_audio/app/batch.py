@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ..evaluation.failures import one_line
-from ..model.audio_input import load_audio
+from ..model.audio_input import is_url, load_audio
 from ..model.constants import SAMPLING_RATE
+from ..model.decoding_options import check_option
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -62,12 +63,16 @@ class BatchReport:
         return not (self.failed or self.failed_earlier)
 
 
-def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files to transcribe, in order: a file as given; a directory's audio files (`AUDIO_SUFFIXES`, any depth, hidden
-    names left out) sorted by path. Each file once, at its first mention. A missing path is kept: it fails on its
-    own when decoded. Raises ValueError for a directory that holds no audio file."""
-    files: list[Path] = []
+def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path | str]:
+    """Files to transcribe, in order: a file as given; an http(s) URL as given (a str: a Path would merge its two
+    slashes; `load_audio` fetches it, as the pipeline does); a directory's audio files (`AUDIO_SUFFIXES`, any depth,
+    hidden names left out) sorted by path. Each file once, at its first mention. A missing path or an unreachable URL
+    is kept: it fails on its own when decoded. Raises ValueError for a directory that holds no audio file."""
+    files: list[Path | str] = []
     for item in inputs:
+        if is_url(item):
+            files.append(str(item))
+            continue
         path = Path(item)
         if not path.is_dir():
             files.append(path)
@@ -90,8 +95,9 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def result_key(path: str | os.PathLike) -> str:
-    """How a file is recognised in results.jsonl: its absolute path (a rerun may start from another folder)."""
-    return os.path.abspath(path)
+    """How a file is recognised in results.jsonl: its absolute path (a rerun may start from another folder); a URL
+    as given."""
+    return path if is_url(path) else os.path.abspath(path)
 
 
 def read_results(path: str | os.PathLike) -> list[dict]:
@@ -145,8 +151,7 @@ def transcribe_batch(
     call_options: the pipeline's call arguments (task, return_timestamps, generate_kwargs, ...), checked before any
         file is read, so a bad option fails at once instead of failing every file.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    check_option("batch_size", batch_size)
     if sanitize := getattr(asr, "_sanitize_parameters", None):  # what transformers' Pipeline.__call__ does first
         sanitize(**call_options)
     files = expand_inputs(inputs)
@@ -165,7 +170,7 @@ def transcribe_batch(
     # disable=None: no bar when stderr is not a terminal (logs, pipes).
     bar = tqdm(total=len(pending), unit="file", disable=None if progress else True, leave=False)
 
-    def finish(file: Path, result: dict | None, stage: str = "", reason: str = "") -> None:
+    def finish(file: Path | str, result: dict | None, stage: str = "", reason: str = "") -> None:
         if result is not None:
             report.transcribed += 1
             if on_result:
@@ -206,7 +211,9 @@ def transcribe_batch(
     return report
 
 
-def _decoded_groups(files: list[Path], size: int, finish: Callable) -> Iterator[list[tuple[Path, float, Any]]]:
+def _decoded_groups(
+    files: list[Path | str], size: int, finish: Callable
+) -> Iterator[list[tuple[Path | str, float, Any]]]:
     """Groups of up to `size` decoded clips (file, seconds, waveform); a file that cannot be decoded is `finish`ed
     as a failure on the spot and never joins a group. One group is held in memory at a time."""
     group = []

@@ -16,11 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
+from urllib.parse import urlparse
 
 from tqdm.auto import tqdm
 
-from ..model.decoding_options import check_option
+from ..cli_options import argument_type, check_device, option_type
+from ..model.audio_input import is_url
+from ..model.constants import DEFAULT_CHUNK_SECONDS
+from ..model.decoding_options import MAX_BATCH_SIZE, MAX_CHUNK_SECONDS, MAX_NEW_TOKENS, MAX_NUM_BEAMS
 
 # Where the embedded default model lives inside the installed package (trained by configs/default.yaml).
 DEFAULT_MODEL_DIR = Path(__file__).parents[1] / "default_model"
@@ -42,8 +47,9 @@ def default_model() -> str:
 def load_pipeline(model: str | None = None, device: str | None = None):
     """The ASR pipeline for a saved tiny-audio model (a directory or Hub id); the embedded default if None.
 
-    A Hub model that cannot be had raises `ModelUnavailableError` (a ValueError and an OSError) with one line that
-    names the offline choice, instead of transformers' multi-line OSError."""
+    A model that cannot be loaded raises `ModelUnavailableError` (a ValueError and an OSError) with one line: for a
+    Hub model the offline choice, else the cause (e.g. no model.safetensors), instead of transformers' tracebacks;
+    the full error is its `__cause__`."""
     from transformers import pipeline
     from transformers.utils import logging as transformers_logging
 
@@ -123,15 +129,27 @@ def register(subparsers) -> None:
         "files",
         nargs="+",
         metavar="FILE_OR_DIR",
-        help="audio files (wav, flac, mp3, ogg, ...) or directories (their audio files at any depth, sorted)",
+        help="audio files (wav, flac, mp3, ogg, ...), http(s) URLs of audio files, or directories (their audio files "
+        "at any depth, sorted)",
     )
     parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
-    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument(
+        "--batch-size",
+        type=option_type("batch_size", int),
+        default=1,
+        help=f"clips per model call, 1 to {MAX_BATCH_SIZE}",
+    )
     parser.add_argument("--task", help="transcribe (default), describe, or another task the model knows")
     parser.add_argument("--prompt", help="a free instruction instead of --task")
-    parser.add_argument("--max-new-tokens", type=int)
     parser.add_argument(
-        "--num-beams", type=option_type("num_beams", int), help="beam width (default: the model's; 1 = greedy)"
+        "--max-new-tokens",
+        type=option_type("max_new_tokens", int),
+        help=f"longest text per piece, in decoder tokens, 1 to {MAX_NEW_TOKENS} (default: the model's)",
+    )
+    parser.add_argument(
+        "--num-beams",
+        type=option_type("num_beams", int),
+        help=f"beam width, 1 to {MAX_NUM_BEAMS} (default: the model's; 1 = greedy)",
     )
     parser.add_argument(
         "--ctc-decoding-weight",
@@ -147,11 +165,13 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--chunk-length-s",
-        type=float,
-        help="longer audio is cut at pauses into pieces of at most this many seconds (default: 20; Whisper "
-        "encoders take up to 30)",
+        type=option_type("chunk_length_s", float),
+        help="longer audio is cut at pauses into pieces of at most this many seconds, 1 to "
+        f"{MAX_CHUNK_SECONDS:g} (default: {DEFAULT_CHUNK_SECONDS:g})",
     )
-    parser.add_argument("--device", help="e.g. cpu, cuda, cuda:1 (default: cpu)")
+    parser.add_argument(
+        "--device", type=argument_type(check_device, "device"), help="e.g. cpu, cuda, cuda:1 (default: cpu)"
+    )
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -190,20 +210,10 @@ def register(subparsers) -> None:
         action="store_true",
         help="print the text as it is decoded, word by word (greedy search: --num-beams must be 1 or unset)",
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="when the model cannot be loaded, also print the full error"
+    )
     parser.set_defaults(func=run)
-
-
-def option_type(name: str, parse):
-    """An argparse type for decoding option `name`: `parse` reads the text, `DecodingOptions` judges the value."""
-
-    def convert(text: str):
-        try:
-            return check_option(name, parse(text))
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    convert.__name__ = name  # argparse names the type in its messages
-    return convert
 
 
 def run(args: argparse.Namespace) -> int:
@@ -226,8 +236,10 @@ def run(args: argparse.Namespace) -> int:
     part = distributed.join(args, files)  # this process's share under a launcher or --processes; None: all
     try:
         asr = load_pipeline(args.model, args.device)
-    except (ValueError, OSError) as error:  # no such model, offline without it, no default model
+    except (ValueError, OSError) as error:  # ModelUnavailableError: one line, the full error chained
         print(f"error: {error}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exception(error, file=sys.stderr)
         return 2
     output = FileOutput(args, len(files))
     if args.stream:
@@ -301,7 +313,7 @@ class FileOutput:
         self.label_open = False
         args = self.args
         if args.output_dir is not None:
-            target = args.output_dir / f"{Path(file).stem}.{args.format}"
+            target = args.output_dir / f"{input_stem(file)}.{args.format}"
             text = render(result, args.format, file)
             target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
             _say(str(target), sys.stderr if args.stream else sys.stdout)
@@ -339,7 +351,12 @@ def _timestamps(args: argparse.Namespace) -> str:
     return args.timestamps or DEFAULT_TIMESTAMPS[args.format]
 
 
-def _output_problem(args: argparse.Namespace, files: list[Path]) -> str | None:
+def input_stem(file: Path | str) -> str:
+    """The name an input's output file takes: a file's stem, or the stem of a URL's path (not its query)."""
+    return Path(urlparse(file).path if is_url(file) else file).stem
+
+
+def _output_problem(args: argparse.Namespace, files: list[Path | str]) -> str | None:
     """What is wrong with the output options, if anything."""
     timestamps = _timestamps(args)
     if args.format in ("srt", "vtt") and timestamps == "none":
@@ -354,10 +371,8 @@ def _output_problem(args: argparse.Namespace, files: list[Path]) -> str | None:
         return "--stream decodes one file at a time; drop --batch-size."
     if args.stream and args.num_beams not in (None, 1):
         return "--stream decodes greedily (transformers cannot stream a beam search); drop --num-beams."
-    if args.batch_size < 1:
-        return f"--batch-size must be at least 1, got {args.batch_size}."
     if args.output_dir is not None:
-        names = [path.stem for path in files]
+        names = [input_stem(file) for file in files]
         if twice := sorted({name for name in names if names.count(name) > 1}):
             return f"several inputs would write {args.output_dir / twice[0]}.{args.format}; rename or write them apart."
     return None

@@ -10,6 +10,8 @@ import argparse
 import logging
 import sys
 
+from ..cli_options import argument_type, at_least_one, positive_number
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="configs/default.yaml", help="recipe YAML (default: configs/default.yaml)")
@@ -21,8 +23,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train nothing: build the full-size model without weights and report parameters, LoRA targets, "
         "peak GPU memory and data sources; exit 1 if the recipe would not run",
     )
-    check.add_argument("--gpu-memory-gb", type=float, default=80.0, help="memory of one GPU in GiB (default: 80)")
-    check.add_argument("--gpus", type=int, default=8, help="GPUs for the DDP and FSDP estimates (default: 8)")
+    check.add_argument(
+        "--gpu-memory-gb",
+        type=argument_type(positive_number, "gpu_memory_gb"),
+        default=80.0,
+        help="memory of one GPU in GiB (default: 80)",
+    )
+    check.add_argument(
+        "--gpus",
+        type=argument_type(at_least_one, "gpus"),
+        default=8,
+        help="GPUs for the DDP and FSDP estimates (default: 8)",
+    )
     check.add_argument(
         "--launcher",
         choices=("single", "ddp", "fsdp"),
@@ -41,12 +53,14 @@ def run(args: argparse.Namespace) -> int:
     from .recipe import load_recipe
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    recipe = load_recipe(args.config, args.overrides)
+    try:  # the recipe and its overrides are judged before any model or data is loaded
+        recipe = load_recipe(args.config, args.overrides)
+    except (ValueError, FileNotFoundError) as error:  # no such recipe, a malformed override, a value it refuses
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.check:
         from .check import CheckFailed, run_check
 
-        if args.gpus < 1 or args.gpu_memory_gb <= 0:
-            raise ValueError(f"--gpus ({args.gpus}) and --gpu-memory-gb ({args.gpu_memory_gb}) must be positive.")
         try:
             print(run_check(recipe, args.gpu_memory_gb, args.gpus, args.launcher))
         except CheckFailed as failure:
