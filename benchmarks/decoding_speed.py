@@ -74,6 +74,10 @@ def measure(system: CountingSystem):
     return lambda: (hook.remove(), setattr(model, "generate", generate))
 
 
+def _quiet(line: str) -> None:
+    """The runner's per-sample and checkpoint lines: the table below says it all."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="saved model directory (default: the embedded default model)")
@@ -97,12 +101,12 @@ def main() -> None:
             system = CountingSystem(shared, label, options)
             restore = measure(system)
             try:
-                result = run_evaluation(system, samples, source, show_samples=False, progress=False)
+                result = run_evaluation(system, samples, source, show_samples=False, progress=False, write=_quiet)
             finally:
                 restore()
             first = first or result
             results.append((label, result, system.passes / max(system.tokens, 1)))
-        peer_result = run_evaluation(peer, samples, source, show_samples=False, progress=False)
+        peer_result = run_evaluation(peer, samples, source, show_samples=False, progress=False, write=_quiet)
         for label, result, passes_per_token in [*results, (PEER, peer_result, None)]:
             versus = ""
             if result is not first:
