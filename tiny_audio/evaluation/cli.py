@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print(available_datasets())
         print("Real-speech development sets (local; never trained on):")
         print(development_sets())
-        print("Local: a corpus directory, parquet, audiofolder, a TSV/CSV/JSONL manifest, or a folder with its manifest.")
+        print("Local: a corpus directory, parquet, audiofolder, a TSV/CSV/JSONL manifest, or a folder holding one.")
         return 0
     if not args.models:
         print("error: name at least one MODEL to evaluate (e.g. pocketsphinx)", file=sys.stderr)

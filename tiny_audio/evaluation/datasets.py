@@ -249,9 +249,9 @@ def _label(path: Path) -> str:
 def resolve_dataset(name_or_path: str, split: str | None = None, config: str | None = None) -> DatasetSource:
     """Map a name or path to a `DatasetSource` without reading any data.
 
-    Order: "dev-real"; "ivr-dev"; an existing local path; a registry name or alias (case-insensitive); a Hub id "owner/name"
-    (columns detected when opened). `split=None` means the dataset's default ("test" for registry sets and corpora,
-    the only split of single-split local data).
+    Order: "dev-real"; "ivr-dev"; a folder holding its manifest.*; an existing local path; a registry name or alias
+    (case-insensitive); a Hub id "owner/name" (columns detected when opened). `split=None` means the dataset's
+    default ("test" for registry sets and corpora, the only split of single-split local data).
     """
     text = str(name_or_path).strip()
     if text == DEV_REAL:

@@ -22,7 +22,7 @@ __all__ = ["ENV_VAR", "IVR_DEV", "MANIFEST", "default_root", "ivr_dev_root", "iv
 IVR_DEV = "ivr-dev"
 ENV_VAR = "TINY_AUDIO_IVR_DEV_DIR"
 MANIFEST = "manifest.tsv"
-DESCRIPTION = "420 real telephone-system prompts, one speaker (Asterisk core sounds; CC-BY-SA 3.0, Digium/Allison Smith)"
+DESCRIPTION = "420 real phone-system prompts, one speaker (Asterisk core sounds; CC-BY-SA 3.0, Digium/Allison Smith)"
 
 
 def default_root() -> Path:
