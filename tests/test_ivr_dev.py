@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,11 @@ from tiny_audio.evaluation import cli as eval_cli
 from tiny_audio.evaluation.datasets import resolve_dataset
 from tiny_audio.evaluation.ivr_dev import ENV_VAR, default_root, ivr_dev_root
 from tiny_audio.evaluation.loaders import count_samples, iter_samples
+from tiny_audio.evaluation.results import EvalResult, SampleRow
 from tiny_audio.evaluation.scoring import count_words
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import ivr_dev_categories  # noqa: E402  (benchmarks/ivr_dev_categories.py: WER per kind of prompt)
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_ivr_dev = pytest.mark.skipif(
@@ -110,6 +115,38 @@ def test_the_folder_can_be_named_by_environment_or_by_path(tmp_path, monkeypatch
     by_path = resolve_dataset(str(tmp_path / "elsewhere"))
     assert (by_path.name, by_path.kind) == ("elsewhere", "manifest")
     assert [s.text for s in iter_samples(by_path)] == [row["text"] for row in rows]
+
+
+@needs_ivr_dev
+def test_every_clip_has_a_kind_of_prompt():
+    kinds = Counter(ivr_dev_categories.category(Path(row["file"]).stem) for row in _manifest(ivr_dev_root()))
+    assert sum(kinds.values()) == 420 and kinds["numbers (`digits__7`)"] == 25
+    assert kinds["ordinals (`digits__h-7`)"] == 27 and kinds["single letters (`letters__x`)"] == 21
+    assert kinds["prompts (every other clip)"] == 267 and len(kinds) == len(ivr_dev_categories.CATEGORIES)
+
+
+def test_breakdown_counts_each_models_errors_per_kind(tmp_path):
+    def result(model: str, errors: list[int]) -> EvalResult:
+        ids, words = ["digits__7", "digits__h-2", "letters__b", "agent-loginok"], [1, 1, 1, 3]
+        rows = [
+            SampleRow(index=i + 1, id=clip, reference="r", hypothesis="h", audio_seconds=1.0, time=0.1,
+                      wer=e / w, errors=e, reference_words=w)
+            for i, (clip, e, w) in enumerate(zip(ids, errors, words, strict=True))
+        ]  # fmt: skip
+        return EvalResult(
+            model=model, system="tiny-audio", dataset="ivr-dev", dataset_id="ivr-dev", config=None, split=None,
+            samples=4, skipped=0, wer=sum(errors) / 6, substitutions=sum(errors), deletions=0, insertions=0,
+            hits=6 - sum(errors), reference_words=6, rtfx=None, audio_seconds=4.0, timed_audio_seconds=0.0,
+            timed_wall_seconds=0.0, avg_time_per_sample=0.1, date="2026-12-07T00:00:00+00:00", commit=None, rows=rows,
+        )  # fmt: skip
+
+    result("a", [1, 0, 1, 1]).write(tmp_path / "eval_ivr-dev_a")
+    result("b", [0, 0, 0, 3]).write(tmp_path / "eval_ivr-dev_b")
+    lines = ivr_dev_categories.table(ivr_dev_categories.results_in([str(tmp_path)])).splitlines()
+    assert lines[0] == "| kind of clip | clips | words | a | b |"
+    assert "| numbers (`digits__7`) | 1 | 1 | 100.0% (1) | 0.0% (0) |" in lines
+    assert "| prompts (every other clip) | 1 | 3 | 33.3% (1) | 100.0% (3) |" in lines
+    assert lines[-1] == "| all | 4 | 6 | 50.0% (3) | 50.0% (3) |"
 
 
 def _strings(value) -> list[str]:
