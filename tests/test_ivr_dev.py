@@ -200,5 +200,7 @@ def test_embedded_model_reads_a_few_ivr_dev_clips_through_the_cli(tmp_path):
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    results = (tmp_path / "eval_ivr-dev_tiny_audio_default_model" / "results.txt").read_text(encoding="utf-8")
-    assert "Samples: 4 scored" in results and "agent-alreadyon" in results
+    result = EvalResult.load(tmp_path / "eval_ivr-dev_tiny_audio_default_model")
+    assert (result.dataset, result.samples, result.failed) == ("ivr-dev", 4, [])
+    assert [row.id for row in result.rows] == ["added", "agent-alreadyon", "agent-incorrect", "agent-loginok"]
+    assert result.reference_words == 32 and result.wer < 1.0  # it reads words, not noise
