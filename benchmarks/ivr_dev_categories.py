@@ -6,7 +6,7 @@ Each OUTPUT_DIR is an `eval_ivr-dev_<model>` directory (or a folder of them, as 
 writes). The kinds come from the clip names of the Asterisk prompts: `digits__7` (a number), `digits__h-7`
 ("seventh"), the other `digits__*` (days, months, "o'clock", "million"), `letters__x` (a letter) and
 `letters__ascii*`/`asterisk` (a symbol's name), `phonetic__*` ("alpha", "bravo"), and the sentences of every other
-prompt. Prints one markdown table, one column per model.
+prompt. Prints one markdown table, one column per model; kinds no result reached are left out.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def table(results: list[EvalResult]) -> str:
             rows = [row for row in result.rows if not row.skipped and name in ("all", category(row.id))]
             totals.append((len(rows), sum(r.reference_words for r in rows), sum(r.errors for r in rows)))
         clips, words, _ = totals[0]
+        if clips == 0:
+            continue  # a kind these results do not reach (a --max-samples run)
         cells = [f"{100 * errors / max(words, 1):.1f}% ({errors})" for _, _, errors in totals]
         lines.append(f"| {name} | {clips} | {words} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

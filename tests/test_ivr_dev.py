@@ -147,6 +147,7 @@ def test_breakdown_counts_each_models_errors_per_kind(tmp_path):
     assert "| numbers (`digits__7`) | 1 | 1 | 100.0% (1) | 0.0% (0) |" in lines
     assert "| prompts (every other clip) | 1 | 3 | 33.3% (1) | 100.0% (3) |" in lines
     assert lines[-1] == "| all | 4 | 6 | 50.0% (3) | 50.0% (3) |"
+    assert not any(line.startswith("| NATO alphabet") for line in lines)  # no clip of that kind in these results
 
 
 def _strings(value) -> list[str]:
