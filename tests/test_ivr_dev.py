@@ -115,6 +115,9 @@ def test_the_folder_can_be_named_by_environment_or_by_path(tmp_path, monkeypatch
     by_path = resolve_dataset(str(tmp_path / "elsewhere"))
     assert (by_path.name, by_path.kind) == ("elsewhere", "manifest")
     assert [s.text for s in iter_samples(by_path)] == [row["text"] for row in rows]
+    # an audiofolder's metadata.csv wins over a manifest beside it
+    (tmp_path / "elsewhere" / "metadata.csv").write_text("file_name,text\naudio/digits__0.flac,zero\n")
+    assert resolve_dataset(str(tmp_path / "elsewhere")).kind == "audiofolder"
 
 
 @needs_ivr_dev

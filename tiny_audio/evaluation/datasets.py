@@ -210,9 +210,12 @@ def _hub_entry(entry: HubDataset, split: str | None, config: str | None) -> Data
 
 
 def _folder_manifest(path: Path) -> Path | None:
-    """A folder's own manifest.tsv/csv/jsonl (paths in it relative to the folder), as ivr-dev has."""
+    """A folder's own manifest.tsv/csv/jsonl (audio paths relative to the folder), as ivr-dev has; None for a folder
+    that is an audiofolder (metadata.csv/jsonl) or holds no such file."""
+    if any((path / name).is_file() for name in ("metadata.csv", "metadata.jsonl")):
+        return None
     found = [path / f"manifest{suffix}" for suffix in MANIFEST_SUFFIXES if (path / f"manifest{suffix}").is_file()]
-    return found[0] if path.is_dir() and found else None
+    return found[0] if found else None
 
 
 def _local_kind(path: Path) -> str:
@@ -249,9 +252,10 @@ def _label(path: Path) -> str:
 def resolve_dataset(name_or_path: str, split: str | None = None, config: str | None = None) -> DatasetSource:
     """Map a name or path to a `DatasetSource` without reading any data.
 
-    Order: "dev-real"; "ivr-dev"; a folder holding its manifest.*; an existing local path; a registry name or alias
-    (case-insensitive); a Hub id "owner/name" (columns detected when opened). `split=None` means the dataset's
-    default ("test" for registry sets and corpora, the only split of single-split local data).
+    Order: "dev-real"; "ivr-dev"; an existing local path (a folder of audio files with a manifest.* reads as that
+    manifest); a registry name or alias (case-insensitive); a Hub id "owner/name" (columns detected when opened).
+    `split=None` means the dataset's default ("test" for registry sets and corpora, the only split of single-split
+    local data).
     """
     text = str(name_or_path).strip()
     if text == DEV_REAL:
@@ -274,20 +278,18 @@ def resolve_dataset(name_or_path: str, split: str | None = None, config: str | N
             raise ValueError(f"{IVR_DEV!r} has no configs; leave out --config")
         return ivr_dev_source()
     path = Path(text).expanduser()
-    manifest = _folder_manifest(path)
-    if manifest is not None:  # a folder with its manifest (ivr-dev given by path): named after the folder
-        if config is not None:
-            raise ValueError(f"--config applies to Hub datasets only; {path} is a local manifest")
-        return DatasetSource(name=_label(path), kind="manifest", location=str(manifest), split=None)
     if path.exists():
-        kind = _local_kind(path)
+        kind, label = _local_kind(path), _label(path)
+        manifest = _folder_manifest(path) if kind == "audiofolder" else None
+        if manifest is not None:  # audio files and their manifest (ivr-dev given by path): named after the folder
+            kind, path = "manifest", manifest
         if config is not None:
             raise ValueError(f"--config applies to Hub datasets only; {path} is a local {kind}")
         if kind == "manifest" or (kind == "parquet" and path.is_file()):
             split = None  # one table, no splits: `--split test` (the course's spelling) must not break it
         elif kind == "corpus":
             split = split or "test"
-        return DatasetSource(name=_label(path), kind=kind, location=str(path), split=split)
+        return DatasetSource(name=label, kind=kind, location=str(path), split=split)
     entry = _ALIASES.get(text.lower())
     if entry is not None:
         return _hub_entry(DATASETS[entry], split, config)
