@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="one or more systems to evaluate")
     parser.add_argument(
         "--dataset",
-        help="registry name (see --list-datasets), dev-real, a corpus directory, parquet, audiofolder, "
+        help="registry name (see --list-datasets), dev-real, ivr-dev, a corpus directory, parquet, audiofolder, "
         "a TSV/CSV/JSONL manifest (audio path + text), or a Hub dataset id",
     )
     parser.add_argument("--split", help="split to evaluate (default: the dataset's test split)")
@@ -107,6 +107,7 @@ def _default_device(specs) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from tiny_audio.evaluation.datasets import available_datasets, resolve_dataset
     from tiny_audio.evaluation.hub import ensure_hub_or_offline, explain_model_errors
+    from tiny_audio.evaluation.ivr_dev import development_sets
     from tiny_audio.evaluation.loaders import ReplayableSamples, count_samples, iter_samples
     from tiny_audio.evaluation.results import comparison_table, output_dir, sanitize
     from tiny_audio.evaluation.runner import run_evaluation
@@ -115,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
     if args.list_datasets:
         print("Registered datasets (Hub, streamed):")
         print(available_datasets())
-        print("Local: dev-real, a corpus directory, parquet, audiofolder, or a TSV/CSV/JSONL manifest.")
+        print("Real-speech development sets (local; never trained on):")
+        print(development_sets())
+        print("Local: a corpus directory, parquet, audiofolder, a TSV/CSV/JSONL manifest, or a folder holding one.")
         return 0
     if not args.models:
         print("error: name at least one MODEL to evaluate (e.g. pocketsphinx)", file=sys.stderr)

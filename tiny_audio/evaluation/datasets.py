@@ -27,6 +27,7 @@ __all__ = [
 
 ESB = "hf-audio/esb-datasets-test-only-sorted"
 DEV_REAL = "dev-real"
+IVR_DEV = "ivr-dev"  # tiny_audio.evaluation.ivr_dev says where it is read from
 CORPUS_SPLITS = ("train", "validation", "test")  # the splits `tiny_audio.data.load_corpus` reads
 MANIFEST_SUFFIXES = (".tsv", ".csv", ".jsonl")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm")
@@ -137,7 +138,7 @@ class DatasetSource:
     """A resolved dataset: enough to open it and to label results.
 
     kind: "hub" (a registry entry or any Hub dataset id), "corpus" (a directory built by `tiny-audio data synth`),
-    "dev-real", "parquet", "audiofolder" or "manifest" (TSV/CSV/JSONL of audio path + text).
+    "dev-real", "parquet", "audiofolder" or "manifest" (TSV/CSV/JSONL of audio path + text; ivr-dev is one).
     Column names that are None are detected from the data when it is opened.
     """
 
@@ -180,9 +181,10 @@ def available_datasets() -> str:
 def _accepted() -> str:
     return (
         f"a registry name:\n{available_datasets()}\n"
-        f"or '{DEV_REAL}' (the real-speech development set), a corpus directory built by `tiny-audio data synth`, "
-        "a parquet file or directory, an audiofolder directory (audio files + metadata.csv/jsonl), a manifest "
-        f"({'/'.join(MANIFEST_SUFFIXES)}) of audio path and text, or any Hub dataset id 'owner/name'"
+        f"or '{DEV_REAL}' or '{IVR_DEV}' (the real-speech development sets), a corpus directory built by "
+        "`tiny-audio data synth`, a parquet file or directory, an audiofolder directory (audio files + "
+        f"metadata.csv/jsonl), a manifest ({'/'.join(MANIFEST_SUFFIXES)}) of audio path and text or a folder "
+        "holding one named manifest.*, or any Hub dataset id 'owner/name'"
     )
 
 
@@ -205,6 +207,15 @@ def _hub_entry(entry: HubDataset, split: str | None, config: str | None) -> Data
         id_column=entry.id_column,
         description=entry.description,
     )
+
+
+def _folder_manifest(path: Path) -> Path | None:
+    """A folder's own manifest.tsv/csv/jsonl (audio paths relative to the folder), as ivr-dev has; None for a folder
+    that is an audiofolder (metadata.csv/jsonl) or holds no such file."""
+    if any((path / name).is_file() for name in ("metadata.csv", "metadata.jsonl")):
+        return None
+    found = [path / f"manifest{suffix}" for suffix in MANIFEST_SUFFIXES if (path / f"manifest{suffix}").is_file()]
+    return found[0] if found else None
 
 
 def _local_kind(path: Path) -> str:
@@ -241,9 +252,10 @@ def _label(path: Path) -> str:
 def resolve_dataset(name_or_path: str, split: str | None = None, config: str | None = None) -> DatasetSource:
     """Map a name or path to a `DatasetSource` without reading any data.
 
-    Order: "dev-real"; an existing local path; a registry name or alias (case-insensitive); a Hub id "owner/name"
-    (columns detected when opened). `split=None` means the dataset's default ("test" for registry sets and corpora,
-    the only split of single-split local data).
+    Order: "dev-real"; "ivr-dev"; an existing local path (a folder of audio files with a manifest.* reads as that
+    manifest); a registry name or alias (case-insensitive); a Hub id "owner/name" (columns detected when opened).
+    `split=None` means the dataset's default ("test" for registry sets and corpora, the only split of single-split
+    local data).
     """
     text = str(name_or_path).strip()
     if text == DEV_REAL:
@@ -259,16 +271,25 @@ def resolve_dataset(name_or_path: str, split: str | None = None, config: str | N
             id_column="id",
             description="10 real-speech clips from Debian's pocketsphinx-testdata",
         )
+    if text == IVR_DEV:
+        from tiny_audio.evaluation.ivr_dev import ivr_dev_source
+
+        if config is not None:
+            raise ValueError(f"{IVR_DEV!r} has no configs; leave out --config")
+        return ivr_dev_source()
     path = Path(text).expanduser()
     if path.exists():
-        kind = _local_kind(path)
+        kind, label = _local_kind(path), _label(path)
+        manifest = _folder_manifest(path) if kind == "audiofolder" else None
+        if manifest is not None:  # audio files and their manifest (ivr-dev given by path): named after the folder
+            kind, path = "manifest", manifest
         if config is not None:
             raise ValueError(f"--config applies to Hub datasets only; {path} is a local {kind}")
         if kind == "manifest" or (kind == "parquet" and path.is_file()):
             split = None  # one table, no splits: `--split test` (the course's spelling) must not break it
         elif kind == "corpus":
             split = split or "test"
-        return DatasetSource(name=_label(path), kind=kind, location=str(path), split=split)
+        return DatasetSource(name=label, kind=kind, location=str(path), split=split)
     entry = _ALIASES.get(text.lower())
     if entry is not None:
         return _hub_entry(DATASETS[entry], split, config)
