@@ -83,8 +83,9 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="saved model directory (default: the embedded default model)")
     parser.add_argument("--sets", default="dev-real,ivr-dev", help="comma-separated `tiny-audio eval` datasets")
     parser.add_argument("--max-clips", type=int, default=None, help="the first N clips of each set (default: all)")
+    parser.add_argument("--dtype", default=None, help="backbone dtype, e.g. float32 (default: the model's own choice)")
     args = parser.parse_args()
-    shared = TinyAudioSystem(detect_system(args.model or default_model()))
+    shared = TinyAudioSystem(detect_system(args.model or default_model()), dtype=args.dtype)
     peer = load_system(PEER)
     print(f"{torch.get_num_threads()} threads; backbones in {next(shared.pipe.model.decoder.parameters()).dtype}")
     for name in args.sets.split(","):

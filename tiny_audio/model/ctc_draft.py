@@ -4,8 +4,8 @@ The CTC head spells a transcript over the decoder's own vocabulary in one pass (
 spelling is a draft: the decoder reads the whole draft in one forward pass, keeps the longest prefix whose every token
 is its own greedy choice, writes its own token at the first disagreement, and goes on from the rest of the draft
 (self-speculative decoding, as Granite Speech does with its CTC head). Every kept token is the decoder's argmax given
-the tokens before it, so the output is greedy search's output; when the draft is right, a sentence costs two decoder
-passes (the prompt, then the draft) instead of one a token.
+the tokens before it (an exact tie goes to the draft's token), so the output is greedy search's output; when the draft
+is right, a sentence costs two decoder passes (the prompt, then the draft) instead of one a token.
 
 Rows of a batch accept drafts of different lengths. Nothing is cut from the KV cache: the positions a row rejected stay
 in it with attention mask 0, and each row's position ids count only what it kept, so the cache needs no crop (its API
@@ -63,7 +63,8 @@ def greedy_with_ctc_draft(
     )
     cache = returned_cache(output)
     for row in range(batch):
-        kept[row].append(_choose(processors, kept[row], output.logits[row, -1]))
+        expected = drafts[row][0] if drafts[row] else None
+        kept[row].append(_choose(processors, kept[row], output.logits[row, -1], expected))
         done[row] = _finished(kept[row], eos_token_ids, options.max_new_tokens)
         draft_place[row] = _realign(drafts[row], draft_place[row], kept[row][-1])
     if streamer is not None:
@@ -95,9 +96,10 @@ def greedy_with_ctc_draft(
                 continue
             accepted = 0  # block positions whose token stays: the newest token, then the draft tokens kept
             for offset in range(len(block)):
-                choice = _choose(processors, kept[row], output.logits[row, offset])
+                proposed = block[offset + 1] if offset + 1 < len(block) else None
+                choice = _choose(processors, kept[row], output.logits[row, offset], proposed)
                 accepted = offset + 1
-                agrees = offset + 1 < len(block) and choice == block[offset + 1]
+                agrees = choice == proposed
                 kept[row].append(choice)
                 done[row] = _finished(kept[row], eos_token_ids, options.max_new_tokens)
                 if done[row] or not agrees:
@@ -134,12 +136,17 @@ def _logits_processors(options: DecodingOptions) -> LogitsProcessorList:
     return processors
 
 
-def _choose(processors: LogitsProcessorList, previous: list[int], logits: torch.Tensor) -> int:
-    """Greedy search's next token after `previous` (the transcript so far: the processors see it, not the prompt)."""
+def _choose(processors: LogitsProcessorList, previous: list[int], logits: torch.Tensor, proposed: int | None) -> int:
+    """Greedy search's next token after `previous` (the transcript so far: the processors see it, not the prompt).
+
+    A token that ties the best score exactly is as much greedy search's choice as the one argmax returns first: the
+    draft's `proposed` token wins such a tie. Ties are common with bfloat16 logits (8 bits of mantissa: 8.375 for
+    both " he" and " even" on a dev-real clip), rare in float32, where the text is token-by-token greedy search's."""
     scores = logits.float()[None]
     if processors:
         scores = processors(torch.tensor([previous], dtype=torch.long, device=logits.device), scores)
-    return int(scores.argmax(-1))
+    best = int(scores.argmax(-1))
+    return proposed if proposed is not None and scores[0, proposed] == scores[0, best] else best
 
 
 def _finished(kept: list[int], eos_token_ids: list[int], max_new_tokens: int) -> bool:
