@@ -187,3 +187,14 @@ def test_the_embedded_model_reads_real_and_synthetic_clips_as_plain_greedy_searc
     assert torch.equal(
         model.generate(**inputs, **GREEDY, ctc_draft=True), model.generate(**inputs, **GREEDY, ctc_draft=False)
     )
+
+
+def test_an_exact_tie_goes_to_the_drafts_token_and_anything_less_to_the_best():
+    from transformers import LogitsProcessorList
+
+    from tiny_audio.model.ctc_draft import _choose
+
+    logits = torch.tensor([0.0, 8.375, 8.375, 7.0], dtype=torch.bfloat16)
+    assert _choose(LogitsProcessorList(), [], logits, proposed=2) == 2  # argmax alone would say 1
+    assert _choose(LogitsProcessorList(), [], logits, proposed=3) == 1
+    assert _choose(LogitsProcessorList(), [], logits, proposed=None) == 1
