@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model.audio_input import ACCEPTED, load_audio
+from ..model.audio_input import ACCEPTED, audio_file, load_audio
 from ..model.constants import SAMPLING_RATE
 
 __all__ = [
@@ -201,16 +201,21 @@ def transcribe_batch(
 
 
 def _decoded_groups(files: list[Path], size: int, finish: Callable) -> Iterator[list[tuple[Path, float, Any]]]:
-    """Groups of up to `size` decoded clips (file, seconds, waveform); a file that cannot be decoded is `finish`ed
-    as a failure on the spot and never joins a group. One group is held in memory at a time."""
+    """Groups of up to `size` checked clips (file, seconds, clip): a local file's path (read in blocks, never whole),
+    else its waveform. A file that cannot be decoded is `finish`ed as a failure on the spot and never joins a group.
+    One group is held in memory at a time."""
     group = []
     for file in files:
-        try:
-            waveform = load_audio(file)  # checked: an empty, too short or silent file fails here, with its reason
+        try:  # checked: an empty, too short, silent or broken file fails here, with its reason
+            if (source := audio_file(file)) is not None:  # read through block by block, never held whole
+                seconds, clip = source.check(), str(file)  # the pipeline reads it again, a piece at a time
+            else:
+                clip = load_audio(file)
+                seconds = clip.shape[0] / SAMPLING_RATE
         except ValueError as error:
             finish(file, None, "decode", _one_line(error))
             continue
-        group.append((file, round(waveform.shape[0] / SAMPLING_RATE, 3), waveform))
+        group.append((file, round(seconds, 3), clip))
         if len(group) == size:
             yield group
             group = []
@@ -221,7 +226,7 @@ def _decoded_groups(files: list[Path], size: int, finish: Callable) -> Iterator[
 def _run(asr: Callable, group: list, call_options: dict) -> list[tuple[dict | None, str | None]]:
     """(result, None) or (None, reason) per clip: the group in one call, or clip by clip when that call fails (so
     only the clip at fault fails)."""
-    clips = [waveform for *_, waveform in group]
+    clips = [clip for *_, clip in group]
     try:
         return [(result, None) for result in asr(clips, batch_size=len(clips), **call_options)]
     except Exception as error:  # any model failure; below, the guilty clip is found by trying each alone
