@@ -217,9 +217,13 @@ def _rewound(source: str | io.BytesIO) -> str | io.BytesIO:
 def _wav_blocks(reader: wave.Wave_read, what: str) -> Iterator[np.ndarray]:
     with reader:
         channels, width = reader.getnchannels(), reader.getsampwidth()
-        while frames := reader.readframes(BLOCK_SECONDS * reader.getframerate()):
+        while frames := reader.readframes(_block_frames(reader.getframerate())):
             frames = frames[: len(frames) // (width * channels) * width * channels]  # a file cut short mid-frame
             yield _mono(_pcm(frames, width).reshape(-1, channels), what)
+
+
+def _block_frames(rate: int) -> int:
+    return max(1, int(BLOCK_SECONDS * rate))
 
 
 def _pcm(frames: bytes, width: int) -> np.ndarray:
@@ -234,7 +238,7 @@ def _pcm(frames: bytes, width: int) -> np.ndarray:
 def _soundfile_blocks(reader, what: str) -> Iterator[np.ndarray]:
     with reader:
         try:
-            for block in reader.blocks(BLOCK_SECONDS * reader.samplerate, dtype="float32", always_2d=True):
+            for block in reader.blocks(_block_frames(reader.samplerate), dtype="float32", always_2d=True):
                 yield _mono(block, what)
         except (RuntimeError, TypeError, ValueError) as error:  # a file that breaks off part of the way in
             raise ValueError(
@@ -263,7 +267,7 @@ def _ffmpeg_blocks(source: str | io.BytesIO, what: str, why: str) -> Iterator[np
         raise _no_ffmpeg(what, why) from error
     samples = 0
     try:
-        while data := process.stdout.read(4 * BLOCK_SECONDS * SAMPLING_RATE):
+        while data := process.stdout.read(4 * _block_frames(SAMPLING_RATE)):
             block = np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4").copy()
             samples += block.size
             yield block
