@@ -85,9 +85,27 @@ def as_flac(source: Path) -> Path:
     return target
 
 
-def max_rss_mib(checkout: Path, audio: Path, options: list[str]) -> tuple[float, float, str]:
+# `--audio-path-only`: the command line as it is, but the model's generate() answers at once with an end token, so what
+# is measured is reading, checking, cutting and featurising the audio, and the pipeline's bookkeeping per piece.
+STUBBED_CLI = """
+import runpy, sys, torch
+import tiny_audio.app.transcribe as transcribe
+load = transcribe.load_pipeline
+def load_stubbed(*args, **kwargs):
+    asr = load(*args, **kwargs)
+    end = asr.processor.tokenizer.eos_token_id
+    asr.model.generate = lambda **batch: torch.full((batch["input_ids"].shape[0], 1), end)
+    return asr
+transcribe.load_pipeline = load_stubbed
+sys.argv = ["tiny-audio", *sys.argv[1:]]
+runpy.run_module("tiny_audio.cli", run_name="__main__")
+"""
+
+
+def max_rss_mib(checkout: Path, audio: Path, options: list[str], stub: bool = False) -> tuple[float, float, str]:
     """(max RSS in MiB, wall seconds, transcript) of one `tiny-audio transcribe` run under /usr/bin/time -v."""
-    command = ["/usr/bin/time", "-v", sys.executable, "-m", "tiny_audio.cli", "transcribe", str(audio), *options]
+    program = ["-c", STUBBED_CLI] if stub else ["-m", "tiny_audio.cli"]
+    command = ["/usr/bin/time", "-v", sys.executable, *program, "transcribe", str(audio), *options]
     # A modules cache of its own: transformers copies the model's remote code there by folder name, so two
     # checkouts measured at once would otherwise run each other's code.
     with tempfile.TemporaryDirectory(prefix="hf-modules-") as modules:
@@ -121,6 +139,12 @@ def main() -> int:
         help="transcribe's options (default: greedy, as issue 48; add `--ctc-decoding-weight 0 --frequency-warps 1` "
         "for a run about 4 times as fast on a busy CPU, one encoder pass and no CTC scoring per step)",
     )
+    parser.add_argument(
+        "--audio-path-only",
+        action="store_true",
+        help="answer every generate() call at once with an end token: measures the audio's way through the command "
+        "line and the pipeline (decoding, checks, cutting, features) without the model's decoding, in minutes",
+    )
     args = parser.parse_args()
     if args.action == "build":
         args.folder.mkdir(parents=True, exist_ok=True)
@@ -136,10 +160,12 @@ def main() -> int:
         raise SystemExit(f"no long*m.{args.format} in {args.folder}; run `build` first")
     rows = []
     for path in recordings:
-        peak, seconds, text = max_rss_mib(args.checkout.resolve(), path, args.options.split())
+        peak, seconds, text = max_rss_mib(args.checkout.resolve(), path, args.options.split(), args.audio_path_only)
         rows.append((minutes_of(path), peak, seconds, len(text.split())))
         print(json.dumps({"file": str(path), "max_rss_mib": round(peak, 1), "wall_s": round(seconds)}), flush=True)
-    print(f"\n{args.checkout.resolve()} (git {_commit(args.checkout)}), {args.format}, transcribe {args.options}\n")
+    stubbed = ", generate() stubbed (--audio-path-only)" if args.audio_path_only else ""
+    checkout = f"{args.checkout.resolve()} (git {_commit(args.checkout)})"
+    print(f"\n{checkout}, {args.format}, transcribe {args.options}{stubbed}\n")
     print("| recording | words | wall s | max RSS MiB | ratio to the shorter one | within 10% |")
     print("|---|---:|---:|---:|---:|:---:|")
     for index, (minutes, peak, seconds, words) in enumerate(rows):

@@ -8,6 +8,7 @@ streamer as they come. Hub remote code: imports only numpy, torch, transformers 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,13 @@ from .alignment import align_words, audio_token_times, check_timestamps_supporte
 from .audio_blocks import cut_at_pauses
 from .audio_input import AudioFile, audio_file, load_audio, split_at_pauses
 from .constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS, SAMPLING_RATE
+
+# oneDNN (PyTorch's CPU convolutions) keeps a primitive for each input shape it has seen, 1024 by default; for the
+# Whisper encoder's two convolutions each costs about 0.26 MB (measured), and every piece of a long recording has a
+# length of its own, so the cache grew with the recording (issue 48). A piece reuses its primitives only while it is
+# decoded (one per frequency warp), so a small cache costs nothing. oneDNN reads this when it makes its first
+# primitive; a value the user set is kept.
+ONEDNN_PRIMITIVE_CACHE = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "128")
 
 
 class ASRPipeline(Pipeline):
@@ -43,6 +51,7 @@ class ASRPipeline(Pipeline):
             raise ValueError("ASRPipeline needs the model's ASRProcessor (AutoProcessor.from_pretrained(model_dir)).")
         # The base class batches through the tokenizer's padding settings; audio stays a list until _forward.
         kwargs.setdefault("tokenizer", processor.tokenizer)
+        os.environ.setdefault(*ONEDNN_PRIMITIVE_CACHE)
         super().__init__(model=model, processor=processor, **kwargs)
 
     def _sanitize_parameters(
