@@ -302,20 +302,20 @@ def long_worker(argv: list[str]) -> int:
     """Child of the long check: transcribe one WAV file, printing JSON with the RSS after each decoded piece."""
     path, model = argv[0], argv[1] if len(argv) > 1 else None
     from tiny_audio.app.transcribe import load_pipeline
-    from tiny_audio.model.audio_input import load_audio, split_at_pauses
+    from tiny_audio.model.audio_blocks import cut_at_pauses
+    from tiny_audio.model.audio_input import AudioFile
     from tiny_audio.model.constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS
 
     asr = load_pipeline(model)
     asr(str(SAMPLE), **GREEDY)  # warm: the first call's one-off allocations are not the recording's
     loaded_rss = rss_mb()
-    # Where each decoded piece ends, by the pipeline's own cutting and its rule for skipping silent pieces.
-    waveform = load_audio(path)
+    # Where each decoded piece ends, by the pipeline's own cutting (a block at a time, as the pipeline reads) and its
+    # rule for skipping silent pieces.
     ends, start = [], 0
-    for piece in split_at_pauses(waveform, DEFAULT_CHUNK_SECONDS):
+    for piece in cut_at_pauses(AudioFile(path).blocks(), DEFAULT_CHUNK_SECONDS):
         start += piece.shape[0]
         if piece.shape[0] >= MIN_SECONDS * SAMPLING_RATE and np.abs(piece).max() > 0:
             ends.append(start / SAMPLING_RATE)
-    del waveform, piece
     samples: list[tuple[float, float]] = []  # (audio seconds transcribed, RSS MiB) after each piece
     generate = asr.model.generate
 
@@ -364,9 +364,9 @@ def check_long(args, work: Path) -> list[tuple[str, str, bool]]:
         (
             "memory while it is transcribed (RSS)",
             f"model loaded: {measured['loaded_rss']:.0f} MiB; {rss_text} ({growth:+.0f} MiB from the first point to "
-            f"the last); peak {measured['peak_rss']:.0f} MiB, while the file is decoded (the decoded recording alone "
-            f"is {waveform_mb:.0f} MiB of float32)",
-            # Flat once the recording is decoded: nothing piles up per piece (the allocator moves RSS by ~100 MiB).
+            f"the last); peak {measured['peak_rss']:.0f} MiB (the file is read a block at a time: decoded whole it "
+            f"would be {waveform_mb:.0f} MiB of float32)",
+            # Flat: nothing piles up per piece (the allocator moves RSS by ~100 MiB).
             growth < MEMORY_NOISE_MB,
         ),
     ]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..evaluation.failures import one_line
-from ..model.audio_input import is_url, load_audio
+from ..model.audio_input import audio_file, is_url, load_audio
 from ..model.constants import SAMPLING_RATE
 from ..model.decoding_options import check_option
 
@@ -214,16 +214,21 @@ def transcribe_batch(
 def _decoded_groups(
     files: list[Path | str], size: int, finish: Callable
 ) -> Iterator[list[tuple[Path | str, float, Any]]]:
-    """Groups of up to `size` decoded clips (file, seconds, waveform); a file that cannot be decoded is `finish`ed
-    as a failure on the spot and never joins a group. One group is held in memory at a time."""
+    """Groups of up to `size` checked clips (file, seconds, clip): a local file's path (read in blocks, never whole),
+    else its waveform. A file that cannot be decoded is `finish`ed as a failure on the spot and never joins a group.
+    One group is held in memory at a time."""
     group = []
     for file in files:
-        try:
-            waveform = load_audio(file)  # checked: an empty, too short or silent file fails here, with its reason
+        try:  # checked: an empty, too short, silent or broken file fails here, with its reason
+            if (source := audio_file(file)) is not None:  # read through block by block, never held whole
+                seconds, clip = source.check(), str(file)  # the pipeline reads it again, a piece at a time
+            else:
+                clip = load_audio(file)
+                seconds = clip.shape[0] / SAMPLING_RATE
         except ValueError as error:
-            finish(file, None, "decode", _one_line(error))
+            finish(file, None, "decode", one_line(str(error)))
             continue
-        group.append((file, round(waveform.shape[0] / SAMPLING_RATE, 3), waveform))
+        group.append((file, round(seconds, 3), clip))
         if len(group) == size:
             yield group
             group = []
@@ -234,18 +239,18 @@ def _decoded_groups(
 def _run(asr: Callable, group: list, call_options: dict) -> list[tuple[dict | None, str | None]]:
     """(result, None) or (None, reason) per clip: the group in one call, or clip by clip when that call fails (so
     only the clip at fault fails)."""
-    clips = [waveform for *_, waveform in group]
+    clips = [clip for *_, clip in group]
     try:
         return [(result, None) for result in asr(clips, batch_size=len(clips), **call_options)]
     except Exception as error:  # any model failure; below, the guilty clip is found by trying each alone
         if len(clips) == 1:
-            return [(None, _one_line(error))]
+            return [(None, one_line(error))]
     outcomes = []
     for clip in clips:
         try:
             outcomes.append((asr([clip], batch_size=1, **call_options)[0], None))
         except Exception as error:  # recorded against this file only
-            outcomes.append((None, _one_line(error)))
+            outcomes.append((None, one_line(error)))
     return outcomes
 
 

@@ -4,25 +4,34 @@ The one audio decoder of tiny-audio: the pipeline, the processor, the training c
 the data card all read audio through `load_audio`. Hub remote code: imports only the standard library, numpy, torch
 and transformers at module level. PCM WAV is read by the standard library's `wave`; other formats by `soundfile`
 (libsndfile: FLAC, Ogg, MP3, float WAV, ...) when it is installed, else by ffmpeg (as transformers' own ASR pipeline
-does; logged). Resampling is a windowed-sinc filter written here.
+does; logged). Resampling is a windowed-sinc filter (`audio_blocks.py`).
+
+Encoded audio is decoded and resampled `BLOCK_SECONDS` at a time. `AudioFile` hands a local file over as a stream
+of such blocks (an ffmpeg pipe for what only ffmpeg reads), so a long recording is never held whole: the pipeline
+cuts it into pieces as it reads. `load_audio` joins the same blocks, so both give the same samples.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 import os
 import re
+import subprocess
 import urllib.request
 import wave
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import torch
 
+from .audio_blocks import resample, resampled, split_at_pauses
 from .constants import MIN_SECONDS, SAMPLING_RATE
+
+__all__ = ["ACCEPTED", "AudioFile", "audio_file", "check_stream", "check_waveform", "load_audio", "resample"]
+__all__ += ["split_at_pauses", "to_mono_float"]  # the signal functions are re-exported where callers found them
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +46,9 @@ MAX_PEAK = 2.0
 _LOGGED: set[str] = set()  # fallbacks already reported at INFO level; later ones go to DEBUG
 
 
+BLOCK_SECONDS = 10  # encoded audio is decoded and resampled this much at a time
+
+
 def load_audio(inputs: Any, array_sampling_rate: int = SAMPLING_RATE, *, check: bool = True) -> np.ndarray:
     """Decode, downmix, convert to float32 and resample `inputs` to 16 kHz; raise ValueError on bad input.
 
@@ -46,31 +58,84 @@ def load_audio(inputs: Any, array_sampling_rate: int = SAMPLING_RATE, *, check: 
     the result must also be usable as model input (`check_waveform`: non-empty, finite, at least `MIN_SECONDS`, not
     digital silence); `check=False` only decodes, for callers that judge clips themselves (training, evaluation).
     """
-    waveform, source_rate, what = _decode(inputs, array_sampling_rate)
-    waveform = to_mono_float(waveform, what)
-    if source_rate != SAMPLING_RATE:
-        waveform = resample(waveform, source_rate, SAMPLING_RATE)
+    if (encoded := _encoded(inputs)) is not None:
+        source, what = encoded
+        blocks = [np.zeros(0, dtype=np.float32), *_decoded_blocks(source, what)]
+        waveform = np.concatenate(blocks) if len(blocks) > 2 else blocks[-1]
+    else:
+        waveform, source_rate, what = _decode_array(inputs, array_sampling_rate)
+        waveform = to_mono_float(waveform, what)
+        if source_rate != SAMPLING_RATE:
+            waveform = resample(waveform, source_rate, SAMPLING_RATE)
     if check:
         check_waveform(waveform, SAMPLING_RATE, what)
     return waveform
 
 
-def _decode(inputs: Any, array_sampling_rate: int = SAMPLING_RATE) -> tuple[np.ndarray, int, str]:
+class AudioFile:
+    """A local audio file as a stream of 16 kHz mono float32 blocks (`BLOCK_SECONDS` each), never held whole.
+
+    `blocks()` reads the file anew at each call; `check()` reads it through once with `check_waveform`'s checks and
+    returns its length in seconds. Raises ValueError at once for a missing, empty or directory path, and from
+    `blocks()` for a file that cannot be decoded (when it is opened, or as far as it can be read)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = _checked_path(os.fspath(path))
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        return _decoded_blocks(self.path, self.path)
+
+    def check(self) -> float:
+        return check_stream(self.blocks(), SAMPLING_RATE, self.path) / SAMPLING_RATE
+
+    def __repr__(self) -> str:
+        return f"AudioFile({self.path!r})"
+
+
+def audio_file(inputs: Any) -> AudioFile | None:
+    """`inputs` as an `AudioFile` when it names a local file (a path, or a dict with only a 'path'), else None (in
+    memory already: arrays, tensors, bytes; or fetched whole: URLs)."""
+    if isinstance(inputs, dict) and inputs.get("raw", inputs.get("array")) is None and inputs.get("bytes") is None:
+        inputs = inputs.get("path")
+    if isinstance(inputs, (str, os.PathLike)) and not os.fspath(inputs).startswith(("http://", "https://")):
+        return AudioFile(inputs)
+    return None
+
+
+def _encoded(inputs: Any) -> tuple[str | io.BytesIO, str] | None:
+    """(a local file's path or an encoded file's bytes, its name in messages) for encoded audio; None for arrays."""
     if isinstance(inputs, (str, os.PathLike)):
         path = os.fspath(inputs)
         if is_url(path):  # as transformers' own ASR pipeline does, fetch it
-            waveform, rate = decode_bytes(_fetch(path), path)
-            return waveform, rate, path
-        if os.path.isdir(path):
-            raise ValueError(f"{path!r} is a directory; pass one audio file (or a list of them).")
-        if not os.path.isfile(path):
-            raise ValueError(f"Audio file not found: {path!r}. Accepted input: {ACCEPTED}.")
-        with open(path, "rb") as handle:
-            waveform, rate = decode_bytes(handle.read(), path)
-        return waveform, rate, path
+            return _in_memory(_fetch(path), path)
+        return _checked_path(path), path
     if isinstance(inputs, (bytes, bytearray)):
-        waveform, rate = decode_bytes(bytes(inputs), "audio bytes")
-        return waveform, rate, "audio bytes"
+        return _in_memory(bytes(inputs), "audio bytes")
+    if isinstance(inputs, dict) and inputs.get("raw", inputs.get("array")) is None:
+        if inputs.get("bytes") is not None:  # `datasets` Audio(decode=False)
+            return _in_memory(inputs["bytes"], inputs.get("path") or "audio bytes")
+        if inputs.get("path"):
+            return _encoded(inputs["path"])
+    return None
+
+
+def _checked_path(path: str) -> str:
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory; pass one audio file (or a list of them).")
+    if not os.path.isfile(path):
+        raise ValueError(f"Audio file not found: {path!r}. Accepted input: {ACCEPTED}.")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"{path} is empty (0 bytes).")
+    return path
+
+
+def _in_memory(data: bytes, what: str) -> tuple[io.BytesIO, str]:
+    if not data:
+        raise ValueError(f"{what} is empty (0 bytes).")
+    return io.BytesIO(data), what
+
+
+def _decode_array(inputs: Any, array_sampling_rate: int) -> tuple[np.ndarray, int, str]:
     if isinstance(inputs, dict):
         return _decode_dict(inputs)
     if isinstance(inputs, torch.Tensor):
@@ -87,11 +152,6 @@ def is_url(inputs: Any) -> bool:
 
 def _decode_dict(inputs: dict) -> tuple[np.ndarray, int, str]:
     array = inputs.get("raw", inputs.get("array"))
-    if array is None and inputs.get("bytes") is not None:  # `datasets` Audio(decode=False)
-        waveform, rate = decode_bytes(inputs["bytes"], inputs.get("path") or "audio bytes")
-        return waveform, rate, inputs.get("path") or "audio bytes"
-    if array is None and inputs.get("path"):
-        return _decode(inputs["path"])
     if array is None:
         raise ValueError(
             f"Audio dict has keys {sorted(inputs)}; it needs 'raw' or 'array'. Accepted input: {ACCEPTED}."
@@ -114,34 +174,146 @@ def _fetch(url: str, timeout_seconds: float = 60) -> bytes:
         raise ValueError(f"Cannot fetch audio from {url}: {error}") from error
 
 
-def decode_bytes(data: bytes, what: str) -> tuple[np.ndarray, int]:
-    """(samples, rate) of an encoded file: PCM WAV with the standard library, anything else with soundfile at its
-    own rate, or, when soundfile is missing or cannot read it, with ffmpeg at 16 kHz."""
-    if not data:
-        raise ValueError(f"{what} is empty (0 bytes).")
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+def _decoded_blocks(source: str | io.BytesIO, what: str) -> Iterator[np.ndarray]:
+    """16 kHz mono float32 blocks of an encoded file (a path, or its bytes in a BytesIO). The decoder is chosen, and
+    the file opened, now: PCM WAV with the standard library, anything else with soundfile at its own rate, or, when
+    soundfile is missing or cannot read it, with ffmpeg at 16 kHz."""
+    if _starts_as_wav(source):
         try:
-            return _read_pcm_wav(data)
+            reader = wave.open(source)
+            if reader.getsampwidth() not in (1, 2, 3, 4):
+                reader.close()
+                raise ValueError(f"unsupported WAV sample width {reader.getsampwidth()}")
         except (wave.Error, EOFError, ValueError):
             pass  # e.g. float or extensible WAV: soundfile or ffmpeg reads those
+        else:
+            return resampled(_wav_blocks(reader, what), reader.getframerate(), SAMPLING_RATE)
     soundfile = _soundfile()
     if soundfile is None:
         why = "soundfile is not installed"
     else:
         try:
-            waveform, rate = soundfile.read(io.BytesIO(data), dtype="float32")
-            return waveform, int(rate)
+            reader = soundfile.SoundFile(_rewound(source))
         except (RuntimeError, TypeError, ValueError) as error:  # LibsndfileError is a RuntimeError
             # libsndfile's own reason, without the "Error opening <_io.BytesIO object at 0x...>: " it is wrapped in
             why = f"soundfile cannot read it ({getattr(error, 'error_string', None) or _name_buffers(str(error))})"
-    waveform = _read_with_ffmpeg(data, what, why)
+        else:
+            return resampled(_soundfile_blocks(reader, what), reader.samplerate, SAMPLING_RATE)
     _log_once(
         "no soundfile" if soundfile is None else "soundfile failed",
         "%s was decoded by ffmpeg (resampled by ffmpeg to 16 kHz): %s.",
         what,
         why,
     )
-    return waveform, SAMPLING_RATE
+    return _ffmpeg_blocks(_rewound(source), what, why)
+
+
+def _starts_as_wav(source: str | io.BytesIO) -> bool:
+    if isinstance(source, io.BytesIO):
+        header = source.getvalue()[:12]
+    else:
+        with open(source, "rb") as handle:
+            header = handle.read(12)
+    return header[:4] == b"RIFF" and header[8:12] == b"WAVE"
+
+
+def _rewound(source: str | io.BytesIO) -> str | io.BytesIO:
+    if isinstance(source, io.BytesIO):
+        source.seek(0)  # a decoder that gave up may have read some of it
+    return source
+
+
+def _wav_blocks(reader: wave.Wave_read, what: str) -> Iterator[np.ndarray]:
+    with reader:
+        channels, width = reader.getnchannels(), reader.getsampwidth()
+        while frames := reader.readframes(_block_frames(reader.getframerate())):
+            frames = frames[: len(frames) // (width * channels) * width * channels]  # a file cut short mid-frame
+            yield _mono(_pcm(frames, width).reshape(-1, channels), what)
+
+
+def _block_frames(rate: int) -> int:
+    return max(1, int(BLOCK_SECONDS * rate))
+
+
+def _pcm(frames: bytes, width: int) -> np.ndarray:
+    if width == 3:  # 24-bit: widen to int32 by adding a low zero byte
+        raw = np.frombuffer(frames, dtype=np.uint8).reshape(-1, 3)
+        samples = np.zeros((raw.shape[0], 4), dtype=np.uint8)
+        samples[:, 1:] = raw
+        return samples.view("<i4").reshape(-1)
+    return np.frombuffer(frames, dtype={1: np.uint8, 2: "<i2", 4: "<i4"}[width])
+
+
+def _soundfile_blocks(reader, what: str) -> Iterator[np.ndarray]:
+    with reader:
+        try:
+            for block in reader.blocks(_block_frames(reader.samplerate), dtype="float32", always_2d=True):
+                yield _mono(block, what)
+        except (RuntimeError, TypeError, ValueError) as error:  # a file that breaks off part of the way in
+            raise ValueError(
+                f"Cannot decode {what} as audio past {reader.tell() / reader.samplerate:.1f} s: "
+                f"{getattr(error, 'error_string', None) or _name_buffers(str(error))}"
+            ) from error
+
+
+def _mono(frames: np.ndarray, what: str) -> np.ndarray:
+    """One block of (frames, channels) samples as mono float32: what `to_mono_float` gives for a whole file."""
+    samples = to_mono_float(frames.reshape(-1), what).reshape(frames.shape)
+    return np.ascontiguousarray(samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1))
+
+
+def _ffmpeg_blocks(source: str | io.BytesIO, what: str, why: str) -> Iterator[np.ndarray]:
+    """ffmpeg's 16 kHz mono float32 samples: of bytes in memory as transformers' own ASR pipeline reads them, of a
+    file through a pipe, one block at a time."""
+    if isinstance(source, io.BytesIO):
+        yield _read_with_ffmpeg(source.getvalue(), what, why)
+        return
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "quiet", "-i", source, "-ac", "1"]
+    command += ["-ar", str(SAMPLING_RATE), "-f", "f32le", "pipe:1"]
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except FileNotFoundError as error:
+        raise _no_ffmpeg(what, why) from error
+    samples = 0
+    try:
+        while data := process.stdout.read(4 * _block_frames(SAMPLING_RATE)):
+            block = np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4").copy()
+            samples += block.size
+            yield block
+        if process.wait() != 0 or samples == 0:
+            raise _ffmpeg_failed(what, why, ValueError(f"ffmpeg exited with status {process.returncode}"))
+    finally:
+        if process.poll() is None:  # the reader stopped early (an error, or a caller that had enough)
+            process.kill()
+        process.stdout.close()
+        process.wait()
+
+
+def _read_with_ffmpeg(data: bytes, what: str, why: str) -> np.ndarray:
+    from transformers.pipelines.audio_utils import ffmpeg_read
+
+    try:
+        return ffmpeg_read(data, SAMPLING_RATE)
+    except ValueError as error:
+        if "ffmpeg was not found" in str(error):
+            raise _no_ffmpeg(what, why) from error
+        raise _ffmpeg_failed(what, why, error) from error
+
+
+def _no_ffmpeg(what: str, why: str) -> ValueError:
+    return ValueError(
+        f"Cannot decode {what}: it is not a PCM WAV file, {why}, and ffmpeg is not installed. Install "
+        f"soundfile (pip install soundfile) or ffmpeg, or convert to WAV, or pass a numpy array. Accepted "
+        f"input: {ACCEPTED}."
+    )
+
+
+def _ffmpeg_failed(what: str, why: str, error: Exception) -> ValueError:
+    # transformers' ffmpeg message is generic (it asks for a valid extension and a full URL): say only that ffmpeg
+    # failed too; the error chain keeps its text for a traceback.
+    return ValueError(
+        f"Cannot decode {what} as audio: {why}, and ffmpeg cannot read it either. Accepted input: {ACCEPTED}."
+    )
 
 
 def _name_buffers(message: str) -> str:
@@ -160,46 +332,10 @@ def _soundfile():
     return soundfile
 
 
-def _read_with_ffmpeg(data: bytes, what: str, why: str) -> np.ndarray:
-    from transformers.pipelines.audio_utils import ffmpeg_read
-
-    try:
-        return ffmpeg_read(data, SAMPLING_RATE)
-    except ValueError as error:
-        if "ffmpeg was not found" in str(error):
-            raise ValueError(
-                f"Cannot decode {what}: it is not a PCM WAV file, {why}, and ffmpeg is not installed. Install "
-                f"soundfile (pip install soundfile) or ffmpeg, or convert to WAV, or pass a numpy array. Accepted "
-                f"input: {ACCEPTED}."
-            ) from error
-        # transformers' ffmpeg message is generic (it asks for a valid extension and a full URL): say only that
-        # ffmpeg failed too; the error chain keeps its text for a traceback.
-        raise ValueError(
-            f"Cannot decode {what} as audio: {why}, and ffmpeg cannot read it either. Accepted input: {ACCEPTED}."
-        ) from error
-
-
 def _log_once(key: str, message: str, *args: Any) -> None:
     """INFO the first time a kind of fallback happens in this process, DEBUG after that (no silent fallbacks)."""
     logger.log(logging.DEBUG if key in _LOGGED else logging.INFO, message, *args)
     _LOGGED.add(key)
-
-
-def _read_pcm_wav(data: bytes) -> tuple[np.ndarray, int]:
-    with wave.open(io.BytesIO(data)) as reader:
-        channels, width, rate = reader.getnchannels(), reader.getsampwidth(), reader.getframerate()
-        frames = reader.readframes(reader.getnframes())
-    if width == 3:  # 24-bit: widen to int32 by adding a low zero byte
-        raw = np.frombuffer(frames, dtype=np.uint8).reshape(-1, 3)
-        samples = np.zeros((raw.shape[0], 4), dtype=np.uint8)
-        samples[:, 1:] = raw
-        pcm = samples.view("<i4").reshape(-1)
-    else:
-        dtypes = {1: np.uint8, 2: "<i2", 4: "<i4"}
-        if width not in dtypes:
-            raise ValueError(f"unsupported WAV sample width {width}")
-        pcm = np.frombuffer(frames, dtype=dtypes[width])
-    return pcm.reshape(-1, channels), rate
 
 
 def to_mono_float(waveform: np.ndarray, what: str) -> np.ndarray:
@@ -224,73 +360,30 @@ def to_mono_float(waveform: np.ndarray, what: str) -> np.ndarray:
 
 
 def check_waveform(waveform: np.ndarray, sampling_rate: int, what: str) -> None:
-    if waveform.size == 0:
+    """Raise ValueError unless `waveform` is usable as model input: samples, all finite, at least `MIN_SECONDS`
+    long, not digital silence."""
+    check_stream([waveform], sampling_rate, what)
+
+
+def check_stream(blocks: Iterable[np.ndarray], sampling_rate: int, what: str) -> int:
+    """`check_waveform`'s checks over a recording given as blocks, one block at a time; returns its sample count."""
+    samples, loudest = 0, 0.0
+    for block in blocks:
+        if block.size == 0:
+            continue
+        if not np.isfinite(block).all():
+            raise ValueError(f"{what} contains NaN or infinite samples; pass finite values in [-1, 1].")
+        samples += block.size
+        loudest = max(loudest, float(np.abs(block).max()))
+    if samples == 0:
         raise ValueError(f"{what} holds no samples; pass at least {MIN_SECONDS} s of audio.")
-    if not np.isfinite(waveform).all():
-        raise ValueError(f"{what} contains NaN or infinite samples; pass finite values in [-1, 1].")
-    if waveform.size < MIN_SECONDS * sampling_rate:
-        raise ValueError(f"{what} is {waveform.size / sampling_rate:.3f} s long; at least {MIN_SECONDS} s is needed.")
-    peak = float(np.abs(waveform).max())
-    if not peak > 0:
+    if samples < MIN_SECONDS * sampling_rate:
+        raise ValueError(f"{what} is {samples / sampling_rate:.3f} s long; at least {MIN_SECONDS} s is needed.")
+    if not loudest > 0:
         raise ValueError(f"{what} is digital silence (every sample is 0); there is nothing to transcribe.")
-    if peak > MAX_PEAK:
+    if loudest > MAX_PEAK:
         raise ValueError(
-            f"{what} has samples up to {peak:g}; float audio is accepted in [-1, 1] (up to {MAX_PEAK:g} for "
+            f"{what} has samples up to {loudest:g}; float audio is accepted in [-1, 1] (up to {MAX_PEAK:g} for "
             "overshoot). int16 samples passed as floats? Divide them by 32768, or pass the int16 array itself."
         )
-
-
-def split_at_pauses(waveform: np.ndarray, max_seconds: float, sampling_rate: int = SAMPLING_RATE) -> list[np.ndarray]:
-    """Cut a clip longer than `max_seconds` into consecutive pieces of at most that length, each cut made in the
-    middle of the quietest stretch of the last 40% of its piece (most likely a pause between words, so no word is
-    split), and return them in order; a shorter clip comes back whole. No sample is dropped or repeated."""
-    if not max_seconds >= 1:
-        raise ValueError(f"Pieces of long audio must be allowed at least 1 s; got max_seconds={max_seconds}.")
-    limit = int(max_seconds * sampling_rate)
-    hop = sampling_rate // 100  # 10 ms frames
-    window = 10  # frames: 100 ms, about the shortest pause between words
-    pieces, start = [], 0
-    while waveform.shape[0] - start > limit:
-        search = waveform[start + int(0.6 * limit) : start + limit]
-        frames = search[: search.shape[0] // hop * hop].reshape(-1, hop)
-        energy = np.convolve((frames.astype(np.float64) ** 2).mean(1), np.ones(window), mode="valid")
-        cut = start + int(0.6 * limit) + (_middle_of_longest_quiet_run(energy) + window // 2) * hop
-        pieces.append(waveform[start:cut])
-        start = cut
-    pieces.append(waveform[start:])
-    return pieces
-
-
-def _middle_of_longest_quiet_run(energy: np.ndarray) -> int:
-    """Index in the middle of the longest run of values within 3 dB of the lowest (a pause's middle, not its edge)."""
-    quiet = np.concatenate([[False], energy <= 2 * energy.min() + 1e-12, [False]])
-    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))  # alternating run starts and ends
-    starts, ends = edges[0::2], edges[1::2]
-    longest = int(np.argmax(ends - starts))
-    return int((starts[longest] + ends[longest] - 1) // 2)
-
-
-def resample(waveform: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
-    """Band-limited resampling: a Hann-windowed sinc low-pass evaluated at each output phase (polyphase conv)."""
-    if source_rate == target_rate:
-        return waveform
-    divisor = math.gcd(source_rate, target_rate)
-    down, up = source_rate // divisor, target_rate // divisor
-    kernel, width = _sinc_kernel(down, up)
-    signal = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))[None, None]  # (1, 1, T)
-    signal = torch.nn.functional.pad(signal, (width, width + down))
-    phases = torch.nn.functional.conv1d(signal, kernel, stride=down)  # (1, up, T/down): one row per output phase
-    output = phases[0].t().reshape(-1)  # interleave the phases
-    return output[: math.ceil(up * waveform.shape[-1] / down)].numpy()
-
-
-@lru_cache(maxsize=8)
-def _sinc_kernel(down: int, up: int, zero_crossings: int = 6, rolloff: float = 0.99) -> tuple[torch.Tensor, int]:
-    cutoff = min(down, up) * rolloff  # below both Nyquist frequencies, in units of the reduced rates
-    width = math.ceil(zero_crossings * down / cutoff)
-    taps = torch.arange(-width, width + down, dtype=torch.float64)[None, :] / down  # input positions, (1, K)
-    phase_offsets = torch.arange(up, dtype=torch.float64)[:, None] / up  # where each output phase sits, (up, 1)
-    time = (taps - phase_offsets) * cutoff  # in zero crossings of the low-pass
-    window = torch.cos(time.clamp(-zero_crossings, zero_crossings) * math.pi / zero_crossings / 2) ** 2
-    kernel = torch.special.sinc(time) * window * cutoff / down
-    return kernel.to(torch.float32)[:, None, :], width  # (up, 1, K)
+    return samples

@@ -8,6 +8,8 @@ streamer as they come. Hub remote code: imports only numpy, torch, transformers 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -15,9 +17,17 @@ import torch
 from transformers import Pipeline
 
 from .alignment import align_words, audio_token_times, check_timestamps_supported, segments
-from .audio_input import load_audio, split_at_pauses
+from .audio_blocks import cut_at_pauses
+from .audio_input import AudioFile, audio_file, load_audio, split_at_pauses
 from .constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS, SAMPLING_RATE
 from .decoding_options import DecodingOptions, check_option
+
+# oneDNN (PyTorch's CPU convolutions) keeps a primitive for each input shape it has seen, 1024 by default; for the
+# Whisper encoder's two convolutions each costs about 0.26 MB (measured), and every piece of a long recording has a
+# length of its own, so the cache grew with the recording (issue 48). A piece reuses its primitives only while it is
+# decoded (one per frequency warp), so a small cache costs nothing. oneDNN reads this when it makes its first
+# primitive; a value the user set is kept.
+ONEDNN_PRIMITIVE_CACHE = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "128")
 
 
 class ASRPipeline(Pipeline):
@@ -42,6 +52,7 @@ class ASRPipeline(Pipeline):
             raise ValueError("ASRPipeline needs the model's ASRProcessor (AutoProcessor.from_pretrained(model_dir)).")
         # The base class batches through the tokenizer's padding settings; audio stays a list until _forward.
         kwargs.setdefault("tokenizer", processor.tokenizer)
+        os.environ.setdefault(*ONEDNN_PRIMITIVE_CACHE)
         super().__init__(model=model, processor=processor, **kwargs)
 
     def __call__(self, inputs: Any, *args, **kwargs):
@@ -86,8 +97,13 @@ class ASRPipeline(Pipeline):
     def _piece_seconds(self, chunk_length_s: float | None) -> float:
         return DEFAULT_CHUNK_SECONDS if chunk_length_s is None else check_option("chunk_length_s", chunk_length_s)
 
-    def preprocess(self, inputs: Any) -> dict[str, np.ndarray]:
-        return {"audio": load_audio(inputs)}  # kept as numpy: the collator hands a batch over as a list
+    def preprocess(self, inputs: Any) -> dict[str, np.ndarray | AudioFile]:
+        # Kept as numpy (the collator hands a batch over as a list). A local file is only checked here, read through
+        # block by block; `_forward` reads it again as it goes, so a long recording is never held whole.
+        if (source := audio_file(inputs)) is not None:
+            source.check()
+            return {"audio": source}
+        return {"audio": load_audio(inputs)}
 
     def _forward(
         self,
@@ -98,7 +114,7 @@ class ASRPipeline(Pipeline):
         return_timestamps: bool | str = False,
     ) -> dict:
         audio = model_inputs["audio"]
-        clips = [audio] if isinstance(audio, np.ndarray) else list(audio)
+        clips = [audio] if isinstance(audio, (np.ndarray, AudioFile)) else list(audio)
         if return_timestamps and instruction != self.model.config.prompts.get("transcribe"):
             raise ValueError("return_timestamps times the words of a transcript: use task='transcribe' (the default).")
         streamer = generate_kwargs.get("streamer")
@@ -107,20 +123,10 @@ class ASRPipeline(Pipeline):
                 raise ValueError(f"A streamer takes one clip at a time; got {len(clips)}. Call with batch_size=1.")
             streamer = _PieceStreamer(streamer, self.processor.tokenizer.encode(" ", add_special_tokens=False))
             generate_kwargs = {**generate_kwargs, "streamer": streamer}
-        # Every piece of every clip, tagged with its clip and start (s); pieces too short or silent to hold speech
-        # are left out.
-        pieces = []
-        for owner, clip in enumerate(clips):
-            start = 0
-            for piece in split_at_pauses(clip, chunk_length_s):
-                if piece.shape[0] >= MIN_SECONDS * SAMPLING_RATE and np.abs(piece).max() > 0:
-                    pieces.append((owner, start / SAMPLING_RATE, piece))
-                start += piece.shape[0]
         texts: list[list[str]] = [[] for _ in clips]
         words: list[list[dict]] = [[] for _ in clips]
         try:
-            for first in range(0, len(pieces), len(clips)):  # as many pieces per model call as clips in the batch
-                group = pieces[first : first + len(clips)]
+            for group in _groups(_pieces(clips, chunk_length_s), len(clips)):  # as many pieces per call as clips
                 pieces_audio = [piece for *_, piece in group]  # decoded and checked once, in `preprocess`
                 batch = self.processor(
                     audio=pieces_audio, instruction=instruction, return_tensors="pt", check_audio=False
@@ -173,6 +179,33 @@ class ASRPipeline(Pipeline):
         # batch_size > 1: the base class hands over one clip's entries; else lists of one
         one_clip = isinstance(model_outputs["text"], str)
         return {key: value if one_clip else value[0] for key, value in model_outputs.items()}
+
+
+def _pieces(clips: list, chunk_length_s: float) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Every piece of every clip in order, tagged with its clip and start (s); pieces too short or silent to hold
+    speech are left out. A file is read and cut as it goes: one piece of it is held at a time, not the recording."""
+    for owner, clip in enumerate(clips):
+        start = 0
+        if isinstance(clip, np.ndarray):
+            pieces = split_at_pauses(clip, chunk_length_s)
+        else:
+            pieces = cut_at_pauses(clip.blocks(), chunk_length_s)
+        for piece in pieces:
+            if piece.shape[0] >= MIN_SECONDS * SAMPLING_RATE and np.abs(piece).max() > 0:
+                yield owner, start / SAMPLING_RATE, piece
+            start += piece.shape[0]
+
+
+def _groups(items: Iterator, size: int) -> Iterator[list]:
+    """Consecutive lists of `size` items (the last may be shorter)."""
+    group = []
+    for item in items:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 class _PieceStreamer:
