@@ -38,10 +38,17 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0: trained (or checked); 1: `--check` found the recipe would not run; 2: a recipe error (an unknown key, a
+    value of the wrong type) or a missing recipe or corpus, in one line on stderr before any model loads."""
     from .recipe import load_recipe
+    from .recipe_schema import RecipeError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    recipe = load_recipe(args.config, args.overrides)
+    try:
+        recipe = load_recipe(args.config, args.overrides)
+    except (RecipeError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.check:
         from .check import CheckFailed, run_check
 
@@ -53,9 +60,14 @@ def run(args: argparse.Namespace) -> int:
             print(failure, file=sys.stderr)
             return 1
         return 0
+    from .sources import MissingSource
     from .trainer import train
 
-    model_dir = train(recipe)
+    try:
+        model_dir = train(recipe)  # checks the local data sources before it loads a model
+    except MissingSource as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if (model_dir / "training_summary.json").is_file():
         print(f"saved model: {model_dir}")
     return 0
