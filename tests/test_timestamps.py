@@ -109,7 +109,7 @@ def test_bad_timestamp_requests_say_what_is_wrong(tiny_asr, training_clips, monk
     ):
         tiny_asr(clip, return_timestamps="words")
     with pytest.raises(ValueError, match="use task='transcribe'"):
-        tiny_asr(clip, return_timestamps=True, task="describe")
+        tiny_asr(clip, return_timestamps=True, prompt="Describe the audio.")
     config = tiny_asr.model.config
     monkeypatch.setattr(config, "ctc_head_trained", False)
     with pytest.raises(ValueError, match=r"needs a projector trained with the CTC loss \(training.ctc_weight > 0\)"):

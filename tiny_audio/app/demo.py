@@ -22,8 +22,8 @@ from ..model.constants import SAMPLING_RATE
 from .transcribe import load_pipeline
 
 # The tasks offered on the page. tiny-audio's training teaches one instruction, "transcribe"
-# (tiny_audio/training/trainer.py); a config's other prompts (the default config has "describe") reach a model that
-# never learned them and come back as a transcript, so they are not offered.
+# (tiny_audio/training/trainer.py); a config's other prompts (configs saved before 2026-12 have "describe") reach a
+# model that never learned them and come back as a transcript, so they are not offered.
 LEARNED_TASKS = ("transcribe",)
 
 

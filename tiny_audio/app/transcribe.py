@@ -126,7 +126,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
     parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--task", help="transcribe (default), describe, or another task the model knows")
+    parser.add_argument("--task", help="a task the model's config has a prompt for (default: transcribe)")
     parser.add_argument("--prompt", help="a free instruction instead of --task")
     parser.add_argument("--max-new-tokens", type=int)
     parser.add_argument(
