@@ -90,7 +90,7 @@ class EvalResult:
     batch_size: int = 1
     device: str | None = None
     # The weights' dtype as loaded, per part when they differ ("float32 (encoder, projector), bfloat16 (decoder)");
-    # None for systems without torch weights. bf16 backbones move a WER: 13.2% vs 12.1% (float32) on dev-real.
+    # None for systems without torch weights. A bf16 decoder moves a WER: 13.2% vs 12.1% (float32) on dev-real.
     dtype: str | None = None
     # Samples that failed, in order: {"index", "id", "stage", "error"}. Stage "decode": the audio could not be read
     # (no row, not scored); "transcribe": the system raised (its row scored as an empty output).
