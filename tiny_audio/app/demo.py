@@ -179,9 +179,11 @@ def launch(model: str | None, host: str, port: int, device: str | None = None, s
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)")
-    parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: %(default)s; 0.0.0.0: every interface)"
+    )
+    parser.add_argument("--port", type=int, default=7860, help="(default: %(default)s)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..model.constants import DEFAULT_CHUNK_SECONDS, WHISPER_MAX_SECONDS
 from ..model.decoding_options import check_option
 
 # Where the embedded default model lives inside the installed package (trained by configs/default.yaml).
@@ -125,10 +126,12 @@ def register(subparsers) -> None:
         help="audio files (wav, flac, mp3, ogg, ...) or directories (their audio files at any depth, sorted)",
     )
     parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
-    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=1, help="clips per model call (default: %(default)s)")
     parser.add_argument("--task", help="a task the model's config has a prompt for (default: transcribe)")
     parser.add_argument("--prompt", help="a free instruction instead of --task")
-    parser.add_argument("--max-new-tokens", type=int)
+    parser.add_argument(
+        "--max-new-tokens", type=int, help="longest transcript of one piece, in decoder tokens (default: the model's)"
+    )
     parser.add_argument(
         "--num-beams", type=option_type("num_beams", int), help="beam width (default: the model's; 1 = greedy)"
     )
@@ -147,21 +150,22 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--chunk-length-s",
         type=float,
-        help="longer audio is cut at pauses into pieces of at most this many seconds (default: 20; Whisper "
-        "encoders take up to 30)",
+        help="longer audio is cut at pauses into pieces of at most this many seconds (default: "
+        f"{DEFAULT_CHUNK_SECONDS:g}; Whisper encoders take up to {WHISPER_MAX_SECONDS})",
     )
-    parser.add_argument("--device", help="e.g. cpu, cuda, cuda:1 (default: cpu)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)")
     parser.add_argument(
         "--format",
         choices=FORMATS,
         default="txt",
-        help="txt: the text; json: text and timed chunks; srt, vtt: subtitles (default: txt)",
+        help="txt: the text; json: text and timed chunks; srt, vtt: subtitles (default: %(default)s)",
     )
     parser.add_argument(
         "--timestamps",
         choices=tuple(PIPELINE_TIMESTAMPS),
-        help="what to time: none, segment (sentences or phrases) or word (default: none for txt, word for json, "
-        "segment for srt and vtt); needs a model whose projector trained its CTC head, as the default model's did",
+        help="what to time: none, segment (sentences or phrases) or word (default: "
+        + ", ".join(f"{timed} for {kind}" for kind, timed in DEFAULT_TIMESTAMPS.items())
+        + "); needs a model whose projector trained its CTC head, as the default model's did",
     )
     parser.add_argument(
         "--output-dir",

@@ -50,19 +50,24 @@ def register(subparsers) -> None:
     parser.add_argument("--split", help="split to evaluate (default: the dataset's test split)")
     parser.add_argument("--config", help="dataset config, e.g. small/medium/large for loquacious")
     parser.add_argument("--max-samples", type=int, help="evaluate only the first N samples (default: all)")
-    parser.add_argument("--batch-size", type=int, default=1, help="clips per model call (default: 1)")
+    parser.add_argument("--batch-size", type=int, default=1, help="clips per model call (default: %(default)s)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)")
     parser.add_argument(
         "--dtype",
         choices=DTYPES,
         default="auto",
-        help="dtype to load the model's weights in (default: auto, the model's own choice: a tiny-audio model keeps "
-        "its checkpoints' dtypes, bf16 for SmolLM2, on a GPU or a CPU with native bf16, else float32). Written to "
-        "results.txt/json: WERs move by a point or so between bfloat16 and float32",
+        help="dtype to load the model's weights in (default: %(default)s; the model's own choice: a tiny-audio model "
+        "keeps its checkpoints' dtypes, bf16 for SmolLM2, on a GPU or a CPU with native bf16, else float32). Written "
+        "to results.txt/json: WERs move by a point or so between bfloat16 and float32",
     )
-    parser.add_argument("--output-dir", default="outputs", help="where eval_<dataset>_<model>/ goes (default: outputs)")
     parser.add_argument(
-        "--checkpoint-every", type=int, default=100, help="print a corpus-WER checkpoint every N samples (default: 100)"
+        "--output-dir", default="outputs", help="where eval_<dataset>_<model>/ goes (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=100,
+        help="print a corpus-WER checkpoint every N samples (default: %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-sample lines (checkpoints and summary only)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

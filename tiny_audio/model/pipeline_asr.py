@@ -16,7 +16,7 @@ from transformers import Pipeline
 
 from .alignment import align_words, audio_token_times, check_timestamps_supported, segments
 from .audio_input import load_audio, split_at_pauses
-from .constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS, SAMPLING_RATE
+from .constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS, SAMPLING_RATE, WHISPER_MAX_SECONDS
 
 
 class ASRPipeline(Pipeline):
@@ -78,7 +78,7 @@ class ASRPipeline(Pipeline):
 
     def _piece_seconds(self, chunk_length_s: float | None) -> float:
         seconds = DEFAULT_CHUNK_SECONDS if chunk_length_s is None else float(chunk_length_s)
-        longest = 30.0 if self.processor.is_whisper else float("inf")
+        longest = float(WHISPER_MAX_SECONDS) if self.processor.is_whisper else float("inf")
         if not 1 <= seconds <= longest:
             raise ValueError(
                 f"chunk_length_s={chunk_length_s} is out of range; accepted: 1 to {longest:g} s for this encoder."

@@ -317,7 +317,7 @@ def check_data(data: dict[str, Any], encoder_type: str) -> tuple[list[str], list
 # -- the check -------------------------------------------------------------------------------------------------
 
 
-def run_check(recipe: dict[str, Any], gpu_memory_gb: float = 80.0, gpus: int = 8, launcher: str = "single") -> str:
+def run_check(recipe: dict[str, Any], gpu_memory_gb: float, gpus: int, launcher: str) -> str:
     """The report for a loaded recipe; raises CheckFailed, holding the report, when the recipe would not run."""
     if launcher not in LAUNCHERS:
         raise ValueError(f"launcher {launcher!r} is not one of {list(LAUNCHERS)}.")

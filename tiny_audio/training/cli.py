@@ -12,7 +12,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="configs/default.yaml", help="recipe YAML (default: configs/default.yaml)")
+    parser.add_argument("--config", default="configs/default.yaml", help="recipe YAML (default: %(default)s)")
     parser.add_argument("overrides", nargs="*", help="section.key=value, e.g. training.max_steps=100")
     check = parser.add_argument_group("checking a recipe before renting GPUs")
     check.add_argument(
@@ -21,13 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train nothing: build the full-size model without weights and report parameters, LoRA targets, "
         "peak GPU memory and data sources; exit 1 if the recipe would not run",
     )
-    check.add_argument("--gpu-memory-gb", type=float, default=80.0, help="memory of one GPU in GiB (default: 80)")
-    check.add_argument("--gpus", type=int, default=8, help="GPUs for the DDP and FSDP estimates (default: 8)")
+    check.add_argument(
+        "--gpu-memory-gb", type=float, default=80.0, help="memory of one GPU in GiB (default: %(default)g)"
+    )
+    check.add_argument("--gpus", type=int, default=8, help="GPUs for the DDP and FSDP estimates (default: %(default)s)")
     check.add_argument(
         "--launcher",
         choices=("single", "ddp", "fsdp"),
         default="single",
-        help="the setup whose estimate must fit (default: single, i.e. `python train.py`)",
+        help="the setup whose estimate must fit (default: %(default)s; single is `python train.py`)",
     )
 
 
