@@ -253,7 +253,8 @@ def test_transcribe_writes_subtitles_json_and_streams(tiny_asr, training_clips, 
     assert [text for *_, text in parse_subtitles(capsys.readouterr().out, "vtt")] == ["hi", "there"]
     for arguments, message in [
         ([str(clip), str(other), "--format", "srt"], "--format srt with several files needs --output-dir"),
-        ([str(clip), "--stream", "--num-beams", "2"], "--stream decodes greedily"),
+        ([str(clip), "--stream", "--num-beams", "2"], "num_beams=2 cannot stream"),
+        ([str(clip), "--stream", "--batch-size", "2"], "A streamer takes one clip at a time; got a batch of 2"),
         ([str(clip), "--stream", "--format", "json"], "--stream prints plain text"),
         ([str(clip), "--format", "srt", "--timestamps", "none"], "--format srt shows timed cues"),
     ]:

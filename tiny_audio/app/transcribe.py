@@ -182,7 +182,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--stream",
         action="store_true",
-        help="print the text as it is decoded, word by word (greedy search: --num-beams must be 1 or unset)",
+        help="print the text as it is decoded, word by word (one file at a time, greedy search)",
     )
     parser.set_defaults(func=run)
 
@@ -326,6 +326,21 @@ def _timestamps(args: argparse.Namespace) -> str:
     return args.timestamps or DEFAULT_TIMESTAMPS[args.format]
 
 
+def _streaming_problem(args: argparse.Namespace) -> str | None:
+    """What the model's own streaming rule (one clip, greedy: `decoding._streaming_options`, the one place it is
+    written) says of --batch-size and --num-beams, asked before any model loads. Unset, --num-beams gives way to
+    greedy search at run time, as the rule says."""
+    from ..model.decoding import _streaming_options
+    from ..model.decoding_options import DecodingOptions
+
+    asked = {} if args.num_beams is None else {"num_beams": args.num_beams}
+    try:
+        _streaming_options(DecodingOptions(**asked), asked, batch_size=args.batch_size)
+    except ValueError as error:
+        return f"--stream (--batch-size {args.batch_size}, --num-beams {args.num_beams or 'unset'}): {error}"
+    return None
+
+
 def _output_problem(args: argparse.Namespace, files: list[Path]) -> str | None:
     """What is wrong with the output options, if anything."""
     timestamps = _timestamps(args)
@@ -337,10 +352,8 @@ def _output_problem(args: argparse.Namespace, files: list[Path]) -> str | None:
         return "--retry-failed reads the failures that DIR/results.jsonl records; add --output-dir DIR."
     if args.stream and args.output_dir is None and (args.format != "txt" or timestamps != "none"):
         return "--stream prints plain text; to also get timestamps or another format, add --output-dir."
-    if args.stream and args.batch_size != 1:
-        return "--stream decodes one file at a time; drop --batch-size."
-    if args.stream and args.num_beams not in (None, 1):
-        return "--stream decodes greedily (transformers cannot stream a beam search); drop --num-beams."
+    if args.stream and (problem := _streaming_problem(args)):
+        return problem
     if args.batch_size < 1:
         return f"--batch-size must be at least 1, got {args.batch_size}."
     if args.output_dir is not None:
