@@ -1,9 +1,10 @@
 """Recipes refuse what no code takes: an unknown key names the nearest valid one, a wrongly typed value says what is
 accepted, a missing corpus says what to build; `tiny-audio train` prints one line and exits 2, before any model loads.
-A finished run's last evaluation is not run twice."""
+A finished run's last evaluation is not run twice, and its closing line tells its time."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -138,3 +139,24 @@ def test_the_last_steps_evaluation_is_not_run_twice():
     evaluated_before = fake_trainer(eval_steps=[4], global_step=6)  # eval_steps does not divide max_steps
     assert final_evaluation(evaluated_before) == {"eval_wer": 0.25} and evaluated_before.evaluations == 1
     assert final_evaluation(fake_trainer([], 6, dataset=())) == {}
+
+
+def test_a_finished_run_tells_its_time_and_wer(tmp_path):
+    from tiny_audio.training.cli import closing_line
+
+    summary = {
+        "global_step": 60,
+        "wall_seconds": 312.4,
+        "wall_seconds_this_run": 200.0,
+        "final_eval": {"eval_wer": 0.5},
+    }
+    (tmp_path / "training_summary.json").write_text(json.dumps(summary))
+    assert closing_line(tmp_path) == f"saved model: {tmp_path} (60 steps in 5 min 12 s, eval WER 50.0%)"
+
+
+def test_the_quick_recipe_is_the_default_one_made_small():
+    """configs/quick.yaml (docs/training.md, "A first run") keeps the default recipe's backbones and projector."""
+    quick, default = load_recipe(ROOT / "configs" / "quick.yaml"), load_recipe(DEFAULT)
+    for key in ("encoder_name_or_path", "decoder_name_or_path", "projector_type", "projector_stack"):
+        assert quick["model"][key] == default["model"][key]
+    assert quick["training"]["max_steps"] <= 100 and quick["training"]["eval_steps"] == quick["training"]["max_steps"]

@@ -7,8 +7,10 @@ targets, the GPU memory the recipe needs and its data sources (`tiny_audio.train
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,5 +73,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if (model_dir / "training_summary.json").is_file():
-        print(f"saved model: {model_dir}")
+        print(closing_line(model_dir))
     return 0
+
+
+def closing_line(model_dir: Path) -> str:
+    """Where the model went, how long it took and its last WER, from the summary the run saved beside it."""
+    summary = json.loads((model_dir / "training_summary.json").read_text())
+    seconds = summary.get("wall_seconds") or summary["wall_seconds_this_run"]  # all attempts when known
+    minutes, rest = divmod(round(seconds), 60)
+    wer = (summary.get("final_eval") or {}).get("eval_wer")
+    scored = f", eval WER {100 * wer:.1f}%" if wer is not None else ""
+    return f"saved model: {model_dir} ({summary['global_step']} steps in {minutes} min {rest:02d} s{scored})"
