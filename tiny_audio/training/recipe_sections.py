@@ -2,13 +2,15 @@
 data source in it, and tiny-audio's own keys in the `training` section. Training, `--check` and the memory estimate
 read their values here; recipe checking (`recipe_schema.py`) takes the valid keys and types from these dataclasses.
 (The `model` section is ASRConfig's, `augmentation` is `Augmentation`'s, the rest of `training` TrainingArguments'.)
-A leaf: imports nothing of tiny-audio.
+A leaf: imports only the model's constants.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from ..model.constants import WHISPER_MAX_SECONDS
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,7 @@ class DataOptions:
     train: list[dict[str, Any]] = field(default_factory=list)  # sources (`SourceOptions`), mixed by their weights
     eval: dict[str, Any] | None = None  # one source whose clips are scored (WER) during training
     min_seconds: float = 0.3  # shorter clips are dropped
-    max_seconds: float = 30.0  # longer clips are dropped (Whisper's encoder takes 30 s)
+    max_seconds: float = float(WHISPER_MAX_SECONDS)  # longer clips are dropped (Whisper's encoder takes no more)
     max_words: int = 200  # transcripts with more words are dropped
     nonspeech_fraction: float = 0.0  # share of noise / hum / near-silence clips with an empty transcript
     nonspeech_pool: int = 2000  # streamed mixes: how many distinct non-speech clips are drawn from
