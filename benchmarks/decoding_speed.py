@@ -1,75 +1,129 @@
-"""Where decoding time goes: the default model's decoding options against each other, on the same clips, in one run.
+"""Decoding settings of the embedded model against each other and stock Whisper tiny.en, on real speech, in one run.
 
-    python benchmarks/decoding_speed.py [--model DIR] [--clips 8] [--repeats 2]
+    python benchmarks/decoding_speed.py [--sets dev-real,ivr-dev] [--max-clips N] [--model DIR]
 
-Each row decodes the same batch of real speech (the `dev-real` clips, Debian's pocketsphinx-testdata) and prints
-its wall time (best of --repeats) and the ratio to the first row, which is what `tiny-audio transcribe` does:
-  - backbones in bfloat16 against float32 (on a CPU without native bf16, from_pretrained picks float32 itself);
-  - without test-time frequency warps (`frequency_warps`: one encoder pass per factor);
-  - without CTC prefix scoring in the search (`ctc_decoding_weight`), greedy.
-Under a row whose texts differ from the first row's, how many do.
+Every row transcribes the same clips one at a time, as `tiny-audio transcribe` does, through `tiny-audio eval`'s own
+runner (warm-up clip excluded from the timing). For each set it prints the corpus WER, the difference from the
+first row with its 95% paired-bootstrap interval (`tiny-audio compare`), RTFx, the decoder's forward passes per
+output token (plain greedy search: 1.0; a beam search counts one pass per step for all its beams), and the share of
+output tokens that came from the CTC draft and were only checked (`ctc_draft`). The first row is the decoding the
+embedded model used before the CTC draft: 4 beams with CTC prefix scoring and 3 frequency warps.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import sys
 
 import torch
 
-from tiny_audio import ASRModel
 from tiny_audio.app.transcribe import default_model
-from tiny_audio.data.dev_real import dev_clips
-from tiny_audio.model.audio_input import load_audio
-from tiny_audio.model.processing_asr import ASRProcessor
+from tiny_audio.evaluation.compare import compare
+from tiny_audio.evaluation.datasets import resolve_dataset
+from tiny_audio.evaluation.loaders import iter_samples
+from tiny_audio.evaluation.runner import run_evaluation
+from tiny_audio.evaluation.systems import System, SystemSpec, TinyAudioSystem, detect_system, load_system
 
-ROWS = [  # (label, backbone dtype, generate() options beyond the model's config)
-    ("default: 4 beams, CTC prefix 0.2, 3 frequency warps, float32 here", None, {}),
-    ("  no frequency warps (one encoder pass)", None, {"frequency_warps": [1.0]}),
-    ("  7 frequency warps, 0.85-1.15", None, {"frequency_warps": [0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15]}),
-    ("  bfloat16 backbones", torch.bfloat16, {}),
-    ("  no CTC in the search", None, {"ctc_decoding_weight": 0.0}),
-    ("  greedy (CTC prefix 0.2)", None, {"num_beams": 1}),
-    ("  greedy, no CTC", None, {"num_beams": 1, "ctc_decoding_weight": 0.0}),
+WARPS = [0.9, 1.0, 1.1]
+GREEDY = {"num_beams": 1, "ctc_decoding_weight": 0.0, "no_repeat_ngram_size": 4}
+ROWS = [  # (label, generate() options beyond the model's config)
+    (
+        "4 beams + CTC prefix 0.2 + 3 warps (before)",
+        {"num_beams": 4, "ctc_decoding_weight": 0.2, "no_repeat_ngram_size": 4, "frequency_warps": WARPS},
+    ),
+    ("greedy, token by token", {**GREEDY, "frequency_warps": [1.0], "ctc_draft": False}),
+    ("greedy + CTC draft", {**GREEDY, "frequency_warps": [1.0], "ctc_draft": True}),
+    ("greedy + CTC draft + 3 warps", {**GREEDY, "frequency_warps": WARPS, "ctc_draft": True}),
+    ("greedy + CTC prefix 0.2 + 3 warps", {**GREEDY, "ctc_decoding_weight": 0.2, "frequency_warps": WARPS}),
 ]
+PEER = "openai/whisper-tiny.en"
 
 
-def best_time(function, repeats: int) -> tuple[float, torch.Tensor]:
-    function()  # warm-up
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+class CountingSystem(TinyAudioSystem):
+    """The tiny-audio pipeline with fixed generate() options, counting decoder passes and output tokens."""
+
+    def __init__(self, shared: TinyAudioSystem, label: str, options: dict):  # the shared pipeline, not a new one
+        System.__init__(self, SystemSpec(shared.spec.kind, shared.spec.model, label))
+        self.pipe, self.revision, self.options = shared.pipe, shared.revision, options
+        self.passes = self.tokens = 0
+
+    def transcribe(self, clips):
+        outputs = self.pipe(list(clips), batch_size=len(clips), generate_kwargs=dict(self.options))
+        return [output["text"] for output in outputs]
+
+
+def measure(system: CountingSystem):
+    """Wraps the model's decoder and generate() so that `system` counts what its clips cost."""
+    model = system.pipe.model
+    end_ids = model.decoder.generation_config.eos_token_id
+    end_ids = {end_ids} if isinstance(end_ids, int) else set(end_ids)
+    generate = model.generate
+
+    def counted_generate(*args, **kwargs):
+        tokens = generate(*args, **kwargs)
+        for row in tokens.tolist():
+            ends = [place for place, token in enumerate(row) if token in end_ids]
+            system.tokens += ends[0] + 1 if ends else len(row)
+        return tokens
+
+    def count_pass(*_):
+        system.passes += 1
+
+    model.generate = counted_generate
+    hook = model.decoder.register_forward_pre_hook(count_pass)
+    return lambda: (hook.remove(), setattr(model, "generate", generate))
+
+
+def _quiet(line: str) -> None:
+    """The runner's per-sample and checkpoint lines: the table below says it all."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="saved model directory (default: the embedded default model)")
-    parser.add_argument("--clips", type=int, default=8, help="how many dev-real clips to decode in one batch")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--sets", default="dev-real,ivr-dev", help="comma-separated `tiny-audio eval` datasets")
+    parser.add_argument("--max-clips", type=int, default=None, help="the first N clips of each set (default: all)")
     args = parser.parse_args()
-    directory = args.model or default_model()
-    processor = ASRProcessor.from_pretrained(directory)
-    clips = [load_audio(str(clip.path)) for clip in dev_clips()[: args.clips]]
-    seconds = sum(len(clip) for clip in clips) / 16_000
-    models: dict = {}
-    baseline, first_texts = None, None
-    print(f"{len(clips)} clips, {seconds:.1f} s of audio, {torch.get_num_threads()} threads")
-    for label, dtype, options in ROWS:
-        if dtype not in models:
-            models[dtype] = ASRModel.from_pretrained(directory, dtype=dtype).eval()
-        model = models[dtype]
-        batch = processor(audio=clips, instruction=model.config.instruction())
-        wall, tokens = best_time(lambda: model.generate(**batch, **options), args.repeats)  # noqa: B023
-        texts = processor.batch_decode(tokens, skip_special_tokens=True)
-        baseline = baseline or wall
-        first_texts = first_texts or texts
-        print(f"{label:68s} {wall:7.2f} s  RTFx {seconds / wall:5.2f}  x{wall / baseline:5.2f} the first row's time")
-        if texts != first_texts:
-            changed = sum(a != b for a, b in zip(texts, first_texts, strict=True))
-            print(f"{'':68s} {changed} of {len(texts)} texts differ from the first row's")
+    shared = TinyAudioSystem(detect_system(args.model or default_model()))
+    peer = load_system(PEER)
+    print(f"{torch.get_num_threads()} threads; backbones in {next(shared.pipe.model.decoder.parameters()).dtype}")
+    for name in args.sets.split(","):
+        source = resolve_dataset(name)
+        samples = list(iter_samples(source, max_samples=args.max_clips))
+        seconds = sum(sample.seconds for sample in samples)
+        print(f"\n{name}: {len(samples)} clips, {seconds / 60:.1f} min of audio")
+        print(
+            f"{'setting':44s} {'WER':>7s} {'vs first row [95% interval]':>30s} {'RTFx':>6s} {'passes/token':>12s} "
+            f"{'from draft':>10s}"
+        )
+        results, first = [], None
+        for label, options in ROWS:
+            system = CountingSystem(shared, label, options)
+            restore = measure(system)
+            try:
+                result = run_evaluation(system, samples, source, show_samples=False, progress=False, write=_quiet)
+            finally:
+                restore()
+            first = first or result
+            results.append((label, result, system.passes / max(system.tokens, 1)))
+        peer_result = run_evaluation(peer, samples, source, show_samples=False, progress=False, write=_quiet)
+        for label, result, passes_per_token in [*results, (PEER, peer_result, None)]:
+            versus = ""
+            if result is not first:
+                comparison = compare([first], [result])
+                low, high = comparison.interval
+                versus = f"{comparison.difference:+.2f} [{low:+.2f}, {high:+.2f}]"
+            per_token = "" if passes_per_token is None else f"{passes_per_token:.2f}"
+            # With the draft, each pass writes one token of the decoder's own; the rest were the draft's, checked.
+            drafted = f"{1 - passes_per_token:.0%}" if "draft" in label else ""
+            print(
+                f"{label:44s} {100 * result.wer:6.2f}% {versus:>30s} {result.rtfx:6.2f} {per_token:>12s} {drafted:>10s}"
+            )
+        print(
+            f"RTFx against {PEER}: "
+            + ", ".join(f"{label}: {r.rtfx / peer_result.rtfx:.2f}x" for label, r, _ in results)
+        )
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Reliability under real workloads (issue 38): one bad file never costs the others, and a killed run resumes.
 
     python benchmarks/reliability.py [--clips 200] [--broken 10] [--minutes 60] [--demo-seconds 120] [--clients 8]
-                                     [--only folder,long,demo,training] [--output docs/reliability.md]
+                                     [--only folder,long,demo,training,options] [--output docs/reliability.md]
 
-Four checks on this machine's CPU with the embedded default model and greedy decoding (num_beams 1), printed as one
+Five checks on this machine's CPU with the embedded default model and greedy decoding (num_beams 1), printed as one
 markdown table and written to `--output`:
 
 - folder: `--clips` files of real speech (hello.wav and the short clips of Debian's pocketsphinx-testdata, copied
@@ -15,8 +15,13 @@ markdown table and written to `--output`:
 - demo: `tiny-audio demo` on 127.0.0.1 under `--clients` concurrent clients (gradio_client) for `--demo-seconds`,
   each sending real clips and, as its 3rd, 13th, 23rd, ... request, a corrupt file: every request answered (the
   corrupt ones with the decoder's message), p50/p95 latency.
-- training: a tiny CPU training run (the random backbones of tests/tiny_backbones.py) whose data holds a corrupt
-  clip and an empty transcript, once straight through and once killed (SIGKILL) after its first checkpoint and rerun.
+- training: a tiny CPU training run (the random backbones of tests/tiny_backbones.py, with the default recipe's
+  augmentation, non-speech clips, CTC loss and length-grouped batches in a dataloader worker) whose data holds a
+  corrupt clip and an empty transcript, and whose evaluation clips a corrupt one, once straight through and once
+  killed (SIGKILL) after its first checkpoint and rerun: the rerun must log the straight run's losses. Then each kind
+  of training source (corpus, parquet, audiofolder, a Hub dataset's layout on disk) loaded and collated.
+- options: bad options, URLs and a pickle-only model on the command line, 1,000 beams in Python, loud float audio
+  (benchmarks/reliability_options.py).
 
 `python benchmarks/reliability.py worker --output-dir DIR [--model M] [--batch-size N] PATH...` is the child of the
 folder check (and of tests/test_reliability.py): the folder loop a `tiny-audio transcribe PATH... --output-dir DIR`
@@ -44,6 +49,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+from reliability_options import check_options  # benchmarks/: the options check, in a file of its own
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tiny_audio" / "samples" / "hello.wav"
@@ -477,15 +483,20 @@ def training_recipe(work: Path, backbones: dict, batch_size: int) -> Path:
         rows["audio"].append({"bytes": buffer.getvalue(), "path": f"clip{index}.flac"})
         rows["text"].append(words[index % 4])
         rows["duration"].append(len(clip) / SAMPLING_RATE)
+    evaluation = {name: values[:3] for name, values in rows.items()}  # 3 good clips and a corrupt one
+    evaluation["audio"] = evaluation["audio"] + [{"bytes": b"not audio either", "path": "corrupt-eval.flac"}]
+    evaluation["text"] = evaluation["text"] + ["corrupt evaluation clip"]
+    evaluation["duration"] = evaluation["duration"] + [0.5]
     rows["audio"] += [{"bytes": b"not audio at all", "path": "corrupt.flac"}, rows["audio"][0] | {"path": "empty.flac"}]
     rows["text"] += ["corrupt clip", ""]
     rows["duration"] += [0.5, 0.5]
     features = datasets.Features(
         {"audio": AUDIO_STRUCT, "text": datasets.Value("string"), "duration": datasets.Value("float32")}
     )
-    corpus = work / "corpus" / "train.parquet"
+    corpus, eval_corpus = work / "corpus" / "train.parquet", work / "corpus" / "eval.parquet"
     corpus.parent.mkdir(parents=True, exist_ok=True)
-    datasets.Dataset.from_dict(rows, features=features).cast_column("audio", AUDIO).to_parquet(str(corpus))
+    for table, path in ((rows, corpus), (evaluation, eval_corpus)):
+        datasets.Dataset.from_dict(table, features=features).cast_column("audio", AUDIO).to_parquet(str(path))
     recipe = {
         "model": {
             "encoder_name_or_path": str(backbones["whisper"]),
@@ -495,11 +506,18 @@ def training_recipe(work: Path, backbones: dict, batch_size: int) -> Path:
             "decoder_lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
             "generation": {"max_new_tokens": 8},
         },
-        "data": {"train": [{"parquet": str(corpus)}]},
+        "data": {"train": [{"parquet": str(corpus)}], "eval": {"parquet": str(eval_corpus)}, "nonspeech_fraction": 0.1},
+        # The default recipe's sources of randomness, which a resumed run must replay.
+        "augmentation": {"speed_probability": 0.3, "noise_probability": 0.3, "gain_probability": 0.3},
         "training": {
             "output_dir": str(work / "run"),
             "max_steps": TRAINING_STEPS,
             "per_device_train_batch_size": batch_size,
+            "ctc_weight": 0.5,
+            "train_sampling_strategy": "group_by_length",
+            "length_column_name": "duration",
+            "dataloader_num_workers": 1,
+            "eval_strategy": "no",  # the final evaluation only
             "learning_rate": 3e-3,
             "logging_steps": 1,
             "save_strategy": "steps",
@@ -534,6 +552,8 @@ def train_run(work: Path, backbones: dict, batch_size: int = 4, kill: bool = Fal
     logs += done.stdout + done.stderr
     summary_path = work / "run" / "model" / "training_summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    last_state = work / "run" / f"checkpoint-{TRAINING_STEPS}" / "trainer_state.json"
+    history = json.loads(last_state.read_text())["log_history"] if last_state.is_file() else []
     errors = [line for line in logs.splitlines() if line.startswith(("RuntimeError", "ValueError"))]
     dropped = [line for line in logs.splitlines() if "for empty transcript:" in line]  # filter_examples' line
     return {
@@ -543,9 +563,11 @@ def train_run(work: Path, backbones: dict, batch_size: int = 4, kill: bool = Fal
         "named": sorted(summary.get("skipped_samples", {})),
         "logged": [
             name
-            for name in ("corrupt.flac", "empty.flac")
+            for name in ("corrupt.flac", "corrupt-eval.flac", "empty.flac")
             if f"skipping sample {name}" in logs or any(f"({name})" in line for line in dropped)
         ],
+        "losses": {entry["step"]: entry["loss"] for entry in history if "loss" in entry},
+        "eval_wer": summary.get("final_eval", {}).get("eval_wer"),
         "resumed": summary.get("resumed_from"),
         "tracebacks": logs.count("Traceback"),
         "killed_at": killed_at,
@@ -590,7 +612,82 @@ def check_training(args, work: Path) -> list[tuple[str, str, bool]]:
             f"{outcome(alone)}",
             alone["returncode"] == 0 and alone["steps"] == TRAINING_STEPS,
         ),
+        (
+            "a corrupt clip among the 4 evaluation clips (`data.eval`)",
+            f"skipped and named (summary: {'yes' if 'corrupt-eval.flac' in straight['named'] else 'no'}); the final "
+            f"evaluation ran on the other 3 (WER {straight['eval_wer']})",
+            straight["returncode"] == 0
+            and "corrupt-eval.flac" in straight["named"]
+            and straight["eval_wer"] is not None,
+        ),
+        replay_row(straight, killed),
+        source_kinds_row(work / "sources", backbones),
     ]
+
+
+def replay_row(straight: dict, killed: dict) -> tuple[str, str, bool]:
+    """The losses the killed-and-resumed run logged against those of the run straight through."""
+    replayed = sorted(step for step in killed["losses"] if step > (killed["killed_at"] or TRAINING_STEPS))
+    common = [step for step in replayed if step in straight["losses"]]
+    gap = max((abs(killed["losses"][step] - straight["losses"][step]) for step in common), default=float("nan"))
+    first = f"step {common[0]}: {straight['losses'][common[0]]:.4f} straight, {killed['losses'][common[0]]:.4f} resumed"
+    return (
+        "the killed run's losses after the checkpoint it resumed from, against the straight run's (augmentation, "
+        "non-speech clips, CTC loss, length-grouped batches in a dataloader worker)",
+        f"{len(common)} steps replayed: largest difference {gap:.1e} ({first if common else 'none compared'})",
+        len(common) == len(replayed) > 0 and gap <= 1e-5,
+    )
+
+
+def source_kinds_row(work: Path, backbones: dict) -> tuple[str, str, bool]:
+    """Each kind of training source made from files here, loaded and collated; one audiofolder file is corrupt."""
+    import numpy as np
+    import soundfile
+    import yaml
+    from hub_datasets import write_dataset_repo
+
+    from tiny_audio.training.collator import PLACEHOLDER, ASRCollator
+    from tiny_audio.training.sources import build_training_mix
+    from tiny_audio.training.trainer import build_model
+
+    recipe = yaml.safe_load(training_recipe(work, backbones, batch_size=4).read_text())
+    corpus = Path(recipe["data"]["train"][0]["parquet"])
+    (work / "synth" / "data").mkdir(parents=True)
+    (work / "synth" / "data" / "train-00000-of-00001.parquet").write_bytes(corpus.read_bytes())
+    folder = work / "folder"
+    folder.mkdir()
+    tone = (0.3 * np.sin(np.arange(8000) / 5)).astype(np.float32)
+    for index in range(3):
+        soundfile.write(folder / f"clip{index}.wav", tone * (index + 1) / 3, SAMPLING_RATE)
+    (folder / "broken.wav").write_bytes(b"RIFF, but not audio")
+    names = ["clip0.wav", "clip1.wav", "broken.wav", "clip2.wav"]
+    (folder / "metadata.csv").write_text("file_name,text\n" + "".join(f"{name},hello\n" for name in names))
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone, SAMPLING_RATE, format="FLAC")
+    write_dataset_repo(work / "hub", "librispeech", {"train.100": ("clean", 8)}, buffer.getvalue())
+    specs = {
+        "corpus": {"corpus": str(work / "synth")},
+        "parquet": {"parquet": str(corpus)},
+        "audiofolder": {"audiofolder": str(folder)},
+        "Hub layout": {"hub": {"path": str(work / "hub"), "name": "clean", "split": "train.100"}},
+    }
+    _, processor = build_model(recipe["model"])
+    collator = ASRCollator(processor, "Transcribe the audio.")
+    found = {}
+    for kind, spec in specs.items():
+        try:
+            rows = list(build_training_mix({"train": [spec]}, seed=0))
+            batch = collator(rows)
+            found[kind] = f"{len(rows)} rows, {0 if PLACEHOLDER in batch else batch['input_ids'].shape[0]} collated"
+        except Exception as error:  # the row reports it: this is what the check is for
+            found[kind] = f"failed: {type(error).__name__}: {str(error)[:60]}"
+    measured = "; ".join(f"{kind}: {what}" for kind, what in found.items())
+    return (
+        "each kind of training source (`data.train`) made from files: a corpus, a parquet file, an audiofolder with "
+        "metadata.csv (one file corrupt), a Hub dataset's layout on disk",
+        f"{measured}; skipped and named: {', '.join(Path(name).name for name in collator.skipped) or 'none'}",
+        not any(what.startswith("failed") for what in found.values()) and list(collator.skipped) != [],
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -642,10 +739,16 @@ def main() -> int:
     parser.add_argument("--demo-seconds", type=int, default=120)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="picks the point at which the folder run is killed")
-    parser.add_argument("--only", default="folder,long,demo,training", help="comma-separated checks to run")
+    parser.add_argument("--only", default="folder,long,demo,training,options", help="comma-separated checks to run")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "reliability.md")
     args = parser.parse_args()
-    checks = {"folder": check_folder, "long": check_long, "demo": check_demo, "training": check_training}
+    checks = {
+        "folder": check_folder,
+        "long": check_long,
+        "demo": check_demo,
+        "training": check_training,
+        "options": lambda args, work: check_options(args, work, CHILD_ENV),
+    }
     chosen = [name.strip() for name in args.only.split(",")]
     if unknown := sorted(set(chosen) - set(checks)):
         parser.error(f"unknown checks {unknown}; choose from {', '.join(checks)}")

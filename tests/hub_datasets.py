@@ -1,7 +1,7 @@
 """Small stand-ins for the named Hub speech datasets, in their published schemas, for `LocalHub.seed_dataset`.
 
 Each repository holds a README.md whose `configs` YAML maps (config, split) to parquet shards, as dataset repositories
-on the Hub do, and shards whose columns and types are those of `tiny_audio.training.check.HUB_DATASETS`, with
+on the Hub do, and shards whose columns and types are those of `tiny_audio.data.source_spec.HUB_DATASETS`, with
 transcripts written the way each corpus writes them (LibriSpeech upper case, People's Speech lower case, GigaSpeech
 upper case with punctuation tags and garbage segments, Common Voice sentences). Audio is one short FLAC tone; each
 row's audio `path` starts with the dataset's source name, so a mix can be counted by origin.
@@ -17,8 +17,8 @@ import numpy as np
 import soundfile
 import yaml
 
-from tiny_audio.training.check import HUB_DATASETS
-from tiny_audio.training.sources import AUDIO, AUDIO_STRUCT, HUB_SOURCES
+from tiny_audio.data.source_spec import HUB_DATASETS, HUB_SOURCES
+from tiny_audio.training.sources import AUDIO, AUDIO_STRUCT
 
 SECONDS = 0.8
 TEXTS = {  # (source, row) -> transcript as the corpus writes it

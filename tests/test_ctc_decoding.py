@@ -41,7 +41,7 @@ def test_weight_zero_is_plain_beam_search(untrained):
     [
         ({"ctc_rescore_weight": 0.3}, "removed; use ctc_decoding_weight"),
         ({"ctc_decoding_weight": 1.0}, r"ctc_decoding_weight=1.0 is not accepted; give a number from 0 .* to below 1"),
-        ({"num_beams": 0}, "num_beams=0 is not accepted; give a whole number of 1 or more"),
+        ({"num_beams": 0}, "num_beams=0 is not accepted; give a whole number from 1 to 32"),
         ({"max_new_tokens": 2.5}, "max_new_tokens=2.5 is not accepted"),
         ({"frequency_warps": [3.0]}, "give factors from 0.5 to 2"),
         ({"repetition_penalty": 0}, "give a number above 0"),

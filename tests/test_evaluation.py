@@ -375,7 +375,7 @@ def tiny_model_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("eval_model")
     paths = tiny_backbones.save_all(root / "backbones")
     model, processor = tiny_backbones.build_model(paths["whisper"], paths["qwen3"])
-    model.generation_config.max_new_tokens = 8  # a random decoder never stops on its own
+    model.config.generation["max_new_tokens"] = 8  # a random decoder never stops on its own
     model.save_pretrained(root / "model")
     processor.save_pretrained(root / "model")
     return root / "model"

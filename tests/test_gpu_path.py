@@ -423,7 +423,7 @@ def stream_mix(encoder_dir: str, decoder_dir: str, samples: str, out_file: str) 
         "nonspeech_fraction": data["nonspeech_fraction"],
         "labels": dict(zip(first, processor.batch_decode(labels), strict=True)),
         "texts": {origin: row["text"] for origin, row in first.items()},
-        "eval": [text for _, text in load_eval_examples(data["eval"], seed=0)],
+        "eval": [text for _, text in load_eval_examples(data["eval"], 0, collator)],
     }
     Path(out_file).write_text(json.dumps(record))
 

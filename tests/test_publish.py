@@ -197,7 +197,7 @@ def test_pushed_model_loads_from_the_hub_in_a_fresh_process_and_says_the_same(
 def test_push_uploads_the_repository_layout_with_trained_weights_only(first_push, hub, trained_model):
     stored = first_push.commits[0]["files"]
     assert sorted(stored) == sorted(p.name for p in first_push.folder.iterdir())
-    expected = {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "processor_config.json"}
+    expected = {"config.json", "model.safetensors", "tokenizer.json", "processor_config.json"}
     expected |= {"modeling_asr.py", "pipeline_asr.py", "processing_asr.py", "README.md", ".gitattributes"}
     assert expected <= set(stored)
     assert not any(name.endswith((".bin", ".pt", ".pkl")) or name == "trainer_state.json" for name in stored)
@@ -383,6 +383,21 @@ def test_card_of_a_warm_started_run_describes_both_runs_and_the_ctcobjective():
     warm_up = {"training": {"ctc_weight": 1, "ctc_only_steps": 2000}}
     assert "The first 2,000 steps trained the projector" in objective(warm_up)
     assert "CTC" not in objective({"training": {}})
+
+
+def test_card_names_each_training_source_as_training_read_it():
+    """The card reads the recipe the run saved, through the parser training used (Hub names resolved there)."""
+    from tiny_audio.publish.training_record import TrainingRecord, data_limitation, training_datasets, training_section
+
+    sources = [{"hub": "librispeech", "weight": 0.5}, {"hub": {"path": "org/speech", "name": "clean"}}]
+    sources += [{"corpus": "data/synth", "split": "train"}, {"hub": "no-such-name"}]
+    recipe = {"data": {"train": sources}}
+    assert training_datasets(recipe) == ["openslr/librispeech_asr", "org/speech"]
+    section = training_section(TrainingRecord(source="training_summary.json", recipe=recipe))
+    expected = "hub `librispeech`, weight 0.5; hub `org/speech/clean`; corpus `data/synth`; {'hub': 'no-such-name'}"
+    assert f"- Training data: {expected}\n" in section
+    assert "Synthetic training speech" in data_limitation({"data": {"train": sources[2:3]}})
+    assert "Synthetic training speech" not in data_limitation(recipe)
 
 
 def test_card_says_how_the_model_decodes():

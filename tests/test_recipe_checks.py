@@ -51,7 +51,7 @@ def test_a_typo_names_the_nearest_valid_key(override, message):
         ("data.nonspeech_fraction=lots", "give a number"),
         ("data.train={corpus: data/synth}", "give a list of mappings"),
         ("model.projector_stack=4.5", "give a whole number"),
-        ("model.generation.num_beams=0", "num_beams=0 is not accepted; give a whole number of 1 or more"),
+        ("model.generation.num_beams=0", "num_beams=0 is not accepted; give a whole number from 1 to"),
     ],
 )
 def test_a_wrongly_typed_value_says_what_is_accepted(override, message):

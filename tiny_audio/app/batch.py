@@ -24,16 +24,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model.audio_input import ACCEPTED, load_audio
+from ..evaluation.failures import one_line
+from ..model.audio_input import is_url, load_audio
 from ..model.constants import SAMPLING_RATE
+from ..model.decoding_options import check_option
 
 __all__ = [
     "AUDIO_SUFFIXES",
     "RESULTS_FILE",
     "BatchReport",
     "expand_inputs",
-    "one_line",
     "read_results",
+    "result_key",
     "transcribe_batch",
 ]
 
@@ -61,12 +63,16 @@ class BatchReport:
         return not (self.failed or self.failed_earlier)
 
 
-def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files to transcribe, in order: a file as given; a directory's audio files (`AUDIO_SUFFIXES`, any depth, hidden
-    names left out) sorted by path. Each file once, at its first mention. A missing path is kept: it fails on its
-    own when decoded. Raises ValueError for a directory that holds no audio file."""
-    files: list[Path] = []
+def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path | str]:
+    """Files to transcribe, in order: a file as given; an http(s) URL as given (a str: a Path would merge its two
+    slashes; `load_audio` fetches it, as the pipeline does); a directory's audio files (`AUDIO_SUFFIXES`, any depth,
+    hidden names left out) sorted by path. Each file once, at its first mention. A missing path or an unreachable URL
+    is kept: it fails on its own when decoded. Raises ValueError for a directory that holds no audio file."""
+    files: list[Path | str] = []
     for item in inputs:
+        if is_url(item):
+            files.append(str(item))
+            continue
         path = Path(item)
         if not path.is_dir():
             files.append(path)
@@ -84,13 +90,14 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
         files += sorted(found)
     unique: dict[str, Path] = {}  # in order of first mention
     for file in files:
-        unique.setdefault(_key(file), file)
+        unique.setdefault(result_key(file), file)
     return list(unique.values())
 
 
-def _key(path: str | os.PathLike) -> str:
-    """How a file is recognised in results.jsonl: its absolute path (a rerun may start from another folder)."""
-    return os.path.abspath(path)
+def result_key(path: str | os.PathLike) -> str:
+    """How a file is recognised in results.jsonl: its absolute path (a rerun may start from another folder); a URL
+    as given."""
+    return path if is_url(path) else os.path.abspath(path)
 
 
 def read_results(path: str | os.PathLike) -> list[dict]:
@@ -124,6 +131,7 @@ def transcribe_batch(
     on_start: Callable[[str], None] | None = None,
     retry_failed: bool = False,
     progress: bool = True,
+    results_file: str = RESULTS_FILE,
     **call_options,
 ) -> BatchReport:
     """Transcribe every file of `inputs` (files and directories) with `asr`, going on past files that fail.
@@ -138,20 +146,23 @@ def transcribe_batch(
         `generate_kwargs={"streamer": TextStreamer(...)}` (one streamer serves every file), it can print the file's
         name before the streamed text.
     retry_failed: try again the files that failed in an earlier run (their old lines are dropped first).
+    results_file: the record's name inside `output_dir` (each process of a run over several has its own,
+        `distributed.py`).
     call_options: the pipeline's call arguments (task, return_timestamps, generate_kwargs, ...), checked before any
         file is read, so a bad option fails at once instead of failing every file.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    check_option("batch_size", batch_size)
     if sanitize := getattr(asr, "_sanitize_parameters", None):  # what transformers' Pipeline.__call__ does first
         sanitize(**call_options)
     files = expand_inputs(inputs)
-    record = _Record(Path(output_dir) / RESULTS_FILE, retry_failed) if output_dir is not None else None
+    record = _Record(Path(output_dir) / results_file, retry_failed) if output_dir is not None else None
     report = BatchReport(results_path=record.path if record else None)
-    pending = [file for file in files if not (record and _key(file) in record.done)]
+    pending = [file for file in files if not (record and result_key(file) in record.done)]
     report.already_done = len(files) - len(pending)
     if record:
-        earlier = [(str(file), record.done[_key(file)].get("error")) for file in files if _key(file) in record.done]
+        earlier = [
+            (str(file), record.done[result_key(file)].get("error")) for file in files if result_key(file) in record.done
+        ]
         report.failed_earlier = [(file, reason) for file, reason in earlier if reason is not None]
 
     from tqdm.auto import tqdm
@@ -159,17 +170,17 @@ def transcribe_batch(
     # disable=None: no bar when stderr is not a terminal (logs, pipes).
     bar = tqdm(total=len(pending), unit="file", disable=None if progress else True, leave=False)
 
-    def finish(file: Path, result: dict | None, stage: str = "", reason: str = "") -> None:
+    def finish(file: Path | str, result: dict | None, stage: str = "", reason: str = "") -> None:
         if result is not None:
             report.transcribed += 1
             if on_result:
                 on_result(str(file), result)
-            entry = {"file": _key(file), **result}
+            entry = {"file": result_key(file), **result}
         else:
             report.failed.append((str(file), reason))
             if on_failure:
                 on_failure(str(file), reason)
-            entry = {"file": _key(file), "stage": stage, "error": reason}
+            entry = {"file": result_key(file), "stage": stage, "error": reason}
         if record:
             record.append(entry)
         bar.update(1)
@@ -200,7 +211,9 @@ def transcribe_batch(
     return report
 
 
-def _decoded_groups(files: list[Path], size: int, finish: Callable) -> Iterator[list[tuple[Path, float, Any]]]:
+def _decoded_groups(
+    files: list[Path | str], size: int, finish: Callable
+) -> Iterator[list[tuple[Path | str, float, Any]]]:
     """Groups of up to `size` decoded clips (file, seconds, waveform); a file that cannot be decoded is `finish`ed
     as a failure on the spot and never joins a group. One group is held in memory at a time."""
     group = []
@@ -239,12 +252,6 @@ def _run(asr: Callable, group: list, call_options: dict) -> list[tuple[dict | No
 def _one_line(error: BaseException) -> str:
     text = one_line(str(error))
     return text if isinstance(error, ValueError) else f"{type(error).__name__}: {text}"
-
-
-def one_line(message: str) -> str:
-    """A failure's message as one line for a report, without the list of accepted inputs that `load_audio` adds
-    (it is for a programmer passing a wrong type, not for a file that is broken)."""
-    return " ".join(message.split()).replace(f" Accepted input: {ACCEPTED}.", "") or "no message"
 
 
 class _Record:

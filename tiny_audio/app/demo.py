@@ -13,9 +13,12 @@ import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+from ..cli_options import argument_type, check_device
 from ..evaluation.hub import ModelUnavailableError
 from ..model.audio_input import load_audio
 from ..model.constants import SAMPLING_RATE
@@ -31,7 +34,7 @@ class DemoModel:
     """What the page calls: the ASR pipeline for audio, the bare decoder for text."""
 
     def __init__(self, model: str | None = None, device: str | None = None):
-        self.asr = load_pipeline(model, device)  # ModelUnavailableError (one line) for a Hub model it cannot get
+        self.asr = load_pipeline(model, device)  # ModelUnavailableError (one line) for a model it cannot load
         prompts = self.asr.model.config.prompts
         self.tasks = [task for task in LEARNED_TASKS if task in prompts]
         if not self.tasks:
@@ -44,7 +47,10 @@ class DemoModel:
             raise ValueError("No audio yet: record a clip with the microphone or upload a file (wav, flac, mp3, ogg).")
         if task not in self.tasks:
             raise ValueError(f"This model was trained only to {' and '.join(self.tasks)}; {task!r} is not offered.")
-        waveform = load_audio(audio_path)  # a clear error for an unreadable file, before any model work
+        # A clear error for an unreadable file, before any model work. Gradio hands over its own temporary copy: the
+        # message names the file as the user uploaded it (gradio keeps that name), not the server's path.
+        upload = Path(audio_path)
+        waveform = load_audio({"bytes": upload.read_bytes(), "path": upload.name or "the uploaded audio"})
         seconds = waveform.shape[0] / SAMPLING_RATE
         started = time.perf_counter()
         options = {"prompt": prompt} if prompt and prompt.strip() else {"task": task}
@@ -164,12 +170,21 @@ def build_app(model: DemoModel):
     return app
 
 
-def launch(model: str | None, host: str, port: int, device: str | None = None, share: bool = False) -> int:
+def launch(
+    model: str | None,
+    host: str,
+    port: int,
+    device: str | None = None,
+    share: bool = False,
+    verbose: bool = False,
+) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline machine
     try:
         demo_model = DemoModel(model, device)
-    except ModelUnavailableError as error:  # a Hub id it cannot get: one line naming the offline choice
+    except ModelUnavailableError as error:  # one line: the offline choice for a Hub id, else the cause
         print(f"error: {error}", file=sys.stderr)
+        if verbose:
+            traceback.print_exception(error, file=sys.stderr)
         return 2
     app = build_app(demo_model)
     print(f"tiny-audio demo: http://{host}:{port}", flush=True)
@@ -183,14 +198,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", default="127.0.0.1", help="address to serve on (default: %(default)s; 0.0.0.0: every interface)"
     )
     parser.add_argument("--port", type=int, default=7860, help="(default: %(default)s)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)")
+    parser.add_argument(
+        "--device",
+        type=argument_type(check_device, "device"),
+        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
+    )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    parser.add_argument(
+        "--verbose", action="store_true", help="when the model cannot be loaded, also print the full error"
+    )
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="try a model in the browser (Gradio)")
     add_arguments(parser)
-    parser.set_defaults(func=lambda args: launch(args.model, args.host, args.port, args.device, args.share))
+    parser.set_defaults(
+        func=lambda args: launch(args.model, args.host, args.port, args.device, args.share, args.verbose)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,4 +224,4 @@ def main(argv: list[str] | None = None) -> int:
     from ..evaluation.hub import ensure_hub_or_offline
 
     ensure_hub_or_offline("needed by the demo")
-    return launch(args.model, args.host, args.port, args.device, args.share)
+    return launch(args.model, args.host, args.port, args.device, args.share, args.verbose)

@@ -1,10 +1,11 @@
 """`tiny-audio transcribe FILE_OR_DIR... [--model DIR_OR_ID] [--format txt|json|srt|vtt] [--output-dir DIR]
-[--retry-failed] [--stream]`: the text of each audio file, printed or written as plain text, JSON with word or
-segment times, or subtitles.
+[--retry-failed] [--processes N] [--stream]`: the text of each audio file, printed or written as plain text, JSON
+with word or segment times, or subtitles.
 
 Files go through `batch.transcribe_batch`: a file that cannot be read or transcribed is named on stderr in
 one line (`error: FILE: reason`) and the others go on; the exit status is 1 at the end if any failed. With
-`--output-dir`, DIR/results.jsonl records each file as it finishes, so a rerun resumes a killed run.
+`--output-dir`, DIR/results.jsonl records each file as it finishes, so a rerun resumes a killed run. `--processes N`
+(or torchrun / accelerate launch) shares the files among processes: `distributed.py`.
 
 Timestamps come from the pipeline's `return_timestamps` (the projector's CTC head aligns the transcript to the audio,
 tiny_audio/model/alignment.py); `--stream` prints the words as the decoder writes them (greedy search).
@@ -15,12 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
+from urllib.parse import urlparse
 
 from tqdm.auto import tqdm
 
-from ..model.constants import DEFAULT_CHUNK_SECONDS, WHISPER_MAX_SECONDS
-from ..model.decoding_options import check_option
+from ..cli_options import argument_type, check_device, option_type
+from ..model.audio_input import is_url
+from ..model.constants import DEFAULT_CHUNK_SECONDS
+from ..model.decoding_options import MAX_BATCH_SIZE, MAX_CHUNK_SECONDS, MAX_NEW_TOKENS, MAX_NUM_BEAMS
 
 # Where the embedded default model lives inside the installed package (trained by configs/default.yaml).
 DEFAULT_MODEL_DIR = Path(__file__).parents[1] / "default_model"
@@ -42,8 +47,9 @@ def default_model() -> str:
 def load_pipeline(model: str | None = None, device: str | None = None):
     """The ASR pipeline for a saved tiny-audio model (a directory or Hub id); the embedded default if None.
 
-    A Hub model that cannot be had raises `ModelUnavailableError` (a ValueError and an OSError) with one line that
-    names the offline choice, instead of transformers' multi-line OSError."""
+    A model that cannot be loaded raises `ModelUnavailableError` (a ValueError and an OSError) with one line: for a
+    Hub model the offline choice, else the cause (e.g. no model.safetensors), instead of transformers' tracebacks;
+    the full error is its `__cause__`."""
     from transformers import pipeline
     from transformers.utils import logging as transformers_logging
 
@@ -123,17 +129,27 @@ def register(subparsers) -> None:
         "files",
         nargs="+",
         metavar="FILE_OR_DIR",
-        help="audio files (wav, flac, mp3, ogg, ...) or directories (their audio files at any depth, sorted)",
+        help="audio files (wav, flac, mp3, ogg, ...), http(s) URLs of audio files, or directories (their audio files "
+        "at any depth, sorted)",
     )
     parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
-    parser.add_argument("--batch-size", type=int, default=1, help="clips per model call (default: %(default)s)")
+    parser.add_argument(
+        "--batch-size",
+        type=option_type("batch_size", int),
+        default=1,
+        help=f"clips per model call, 1 to {MAX_BATCH_SIZE} (default: %(default)s)",
+    )
     parser.add_argument("--task", help="a task the model's config has a prompt for (default: transcribe)")
     parser.add_argument("--prompt", help="a free instruction instead of --task")
     parser.add_argument(
-        "--max-new-tokens", type=int, help="longest transcript of one piece, in decoder tokens (default: the model's)"
+        "--max-new-tokens",
+        type=option_type("max_new_tokens", int),
+        help=f"longest text per piece, in decoder tokens, 1 to {MAX_NEW_TOKENS} (default: the model's)",
     )
     parser.add_argument(
-        "--num-beams", type=option_type("num_beams", int), help="beam width (default: the model's; 1 = greedy)"
+        "--num-beams",
+        type=option_type("num_beams", int),
+        help=f"beam width, 1 to {MAX_NUM_BEAMS} (default: the model's; 1 = greedy)",
     )
     parser.add_argument(
         "--ctc-decoding-weight",
@@ -149,11 +165,15 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--chunk-length-s",
-        type=float,
-        help="longer audio is cut at pauses into pieces of at most this many seconds (default: "
-        f"{DEFAULT_CHUNK_SECONDS:g}; Whisper encoders take up to {WHISPER_MAX_SECONDS})",
+        type=option_type("chunk_length_s", float),
+        help="longer audio is cut at pauses into pieces of at most this many seconds, 1 to "
+        f"{MAX_CHUNK_SECONDS:g} (default: {DEFAULT_CHUNK_SECONDS:g})",
     )
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)")
+    parser.add_argument(
+        "--device",
+        type=argument_type(check_device, "device"),
+        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
+    )
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -180,30 +200,31 @@ def register(subparsers) -> None:
         help="with --output-dir: try again the files that DIR/results.jsonl records as failed",
     )
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --output-dir: share the files among N worker processes (default: %(default)s), each decoding its "
+        "own in batches of "
+        "--batch-size, shortest first; DIR/results.jsonl gets them all (see docs/reliability.md; torchrun or "
+        "accelerate launch do the same without this option)",
+    )
+    parser.add_argument(
         "--stream",
         action="store_true",
         help="print the text as it is decoded, word by word (one file at a time, greedy search)",
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="when the model cannot be loaded, also print the full error"
+    )
     parser.set_defaults(func=run)
-
-
-def option_type(name: str, parse):
-    """An argparse type for decoding option `name`: `parse` reads the text, `DecodingOptions` judges the value."""
-
-    def convert(text: str):
-        try:
-            return check_option(name, parse(text))
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    convert.__name__ = name  # argparse names the type in its messages
-    return convert
 
 
 def run(args: argparse.Namespace) -> int:
     """Transcribe every file, going on past the ones that fail. Exit 0: all done; 1: some files failed (each named on
     stderr as it fails, then a count); 2: a usage, option or model error, found before any file is transcribed."""
-    from .batch import expand_inputs, transcribe_batch
+    from . import distributed
+    from .batch import RESULTS_FILE, expand_inputs, transcribe_batch
 
     options = call_options(args)
     try:
@@ -211,13 +232,18 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:  # a directory without audio
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if problem := _output_problem(args, files):
+    if problem := _output_problem(args, files) or distributed.processes_problem(args):
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    if distributed.wants_launch(args):  # --processes N: N workers run this function on their shares
+        return distributed.launch(args, files, run, FileOutput(args, len(files)))
+    part = distributed.join(args, files)  # this process's share under a launcher or --processes; None: all
     try:
         asr = load_pipeline(args.model, args.device)
-    except (ValueError, OSError) as error:  # no such model, offline without it, no default model
+    except (ValueError, OSError) as error:  # ModelUnavailableError: one line, the full error chained
         print(f"error: {error}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exception(error, file=sys.stderr)
         return 2
     output = FileOutput(args, len(files))
     if args.stream:
@@ -225,14 +251,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = transcribe_batch(
             asr,
-            files,
+            part.files if part else files,
             output_dir=args.output_dir,
+            results_file=part.results_file if part else RESULTS_FILE,
             batch_size=args.batch_size,
             on_result=output.result,
             on_failure=output.failure,
             on_start=output.start if args.stream else None,
             retry_failed=args.retry_failed,
-            progress=not args.stream and len(files) > 1,
+            progress=not args.stream and len(files) > 1 and (part is None or part.rank == 0),
             **options,
         )
     except ValueError as error:  # an option out of range for this model (e.g. --chunk-length-s), checked up front
@@ -241,6 +268,8 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as error:  # the model failed on every one of the first files: a broken set-up
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if part:
+        return part.finish(report, output, files, args.retry_failed)
     return output.summary(report, len(files))
 
 
@@ -288,7 +317,7 @@ class FileOutput:
         self.label_open = False
         args = self.args
         if args.output_dir is not None:
-            target = args.output_dir / f"{Path(file).stem}.{args.format}"
+            target = args.output_dir / f"{input_stem(file)}.{args.format}"
             text = render(result, args.format, file)
             target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
             _say(str(target), sys.stderr if args.stream else sys.stdout)
@@ -341,7 +370,12 @@ def _streaming_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _output_problem(args: argparse.Namespace, files: list[Path]) -> str | None:
+def input_stem(file: Path | str) -> str:
+    """The name an input's output file takes: a file's stem, or the stem of a URL's path (not its query)."""
+    return Path(urlparse(file).path if is_url(file) else file).stem
+
+
+def _output_problem(args: argparse.Namespace, files: list[Path | str]) -> str | None:
     """What is wrong with the output options, if anything."""
     timestamps = _timestamps(args)
     if args.format in ("srt", "vtt") and timestamps == "none":
@@ -354,10 +388,8 @@ def _output_problem(args: argparse.Namespace, files: list[Path]) -> str | None:
         return "--stream prints plain text; to also get timestamps or another format, add --output-dir."
     if args.stream and (problem := _streaming_problem(args)):
         return problem
-    if args.batch_size < 1:
-        return f"--batch-size must be at least 1, got {args.batch_size}."
     if args.output_dir is not None:
-        names = [path.stem for path in files]
+        names = [input_stem(file) for file in files]
         if twice := sorted({name for name in names if names.count(name) > 1}):
             return f"several inputs would write {args.output_dir / twice[0]}.{args.format}; rename or write them apart."
     return None

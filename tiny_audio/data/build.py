@@ -16,12 +16,13 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from . import kokoro
+from .build_summary import BuildSummary
 from .card import write_card
 from .dev_real import dev_transcripts
 from .plan import SHARD_SIZE, SPLITS, Shard, make_plan, plan_fingerprint
@@ -30,37 +31,6 @@ from .sources import AUSTEN_NOVELS, TEXTS, TextSource, austen_source, read_auste
 from .synth import ShardResult, build_shard, init_worker, load_shard_result, run_shard_job
 from .text import Sentence, clean_corpus, clean_sentence, sentences_from_prose
 from .voices import DEFAULT_ENGINES, INSTALL_HINT, Voice, discover_voices
-
-
-@dataclass
-class BuildSummary:
-    """What a build produced; also saved as `.build/summary.json` and summarised in the README card."""
-
-    output_dir: str
-    seed: int
-    hours_requested: float
-    text_sources: list[dict[str, str]]
-    sentences_available: int
-    sentences_dropped: dict[str, int]
-    voices_available: int
-    splits: dict[str, dict[str, float]] = field(default_factory=dict)
-    clips: int = 0
-    hours: float = 0.0
-    voices: int = 0
-    timbres: int = 0
-    sentences: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
-    shards_built: int = 0
-    shards_resumed: int = 0
-    shards_planned: int = 0  # more than built + resumed when `splits` or `shard_range` chose a part of the plan
-    wall_seconds: float = 0.0
-    prepare_seconds: float = 0.0  # text cleaning, voice discovery and planning, before any audio
-    # Worker seconds per stage (synthesis, resample, encode, write), summed over every shard of the corpus, including
-    # shards a previous run made: where the time to make this corpus went.
-    worker_seconds: dict[str, float] = field(default_factory=dict)
-    disk_bytes: int = 0
-    checks: dict[str, bool] = field(default_factory=dict)
-    test_timbres: list[str] = field(default_factory=list)  # the held-out speakers, e.g. "espeak-ng/m3"
 
 
 @functools.lru_cache(maxsize=1)

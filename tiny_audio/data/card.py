@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from .build_summary import BuildSummary
 from .voices import Voice
-
-if TYPE_CHECKING:
-    from .build import BuildSummary
 
 ENGINE_LICENCES = {
     "espeak-ng": "espeak-ng (GPL-3.0-or-later, Debian `espeak-ng`)",

@@ -8,7 +8,8 @@
 | `loaders` | `iter_samples`: a resolved dataset as a stream of decoded 16 kHz samples |
 | `systems` | tiny-audio / Whisper / transformers / pocketsphinx behind `System.transcribe` |
 | `runner` | `run_evaluation`: the loop, timing (RTFx), per-sample lines and checkpoints |
-| `results` | `EvalResult` and its results.txt / results.json files |
+| `results` | `EvalResult` and its results.txt / results.json files; `format_sample`, `format_failure` (their lines) |
+| `failures` | `one_line`: a failure's message as one line (also for batch transcription's results.jsonl) |
 | `leaderboard` | `leaderboard_rows` and the `tiny-audio leaderboard` command |
 | `cli` | the `tiny-audio eval` command (also `scripts/eval.py`) |
 

@@ -15,7 +15,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+import traceback
 from pathlib import Path
+
+from tiny_audio.cli_options import argument_type, at_least_one, check_device, option_type
+from tiny_audio.model.decoding_options import MAX_BATCH_SIZE
 
 __all__ = ["main", "register", "run"]
 
@@ -49,9 +53,22 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--split", help="split to evaluate (default: the dataset's test split)")
     parser.add_argument("--config", help="dataset config, e.g. small/medium/large for loquacious")
-    parser.add_argument("--max-samples", type=int, help="evaluate only the first N samples (default: all)")
-    parser.add_argument("--batch-size", type=int, default=1, help="clips per model call (default: %(default)s)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)")
+    parser.add_argument(
+        "--max-samples",
+        type=argument_type(at_least_one, "max_samples"),
+        help="evaluate only the first N samples (default: all)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=option_type("batch_size", int),
+        default=1,
+        help=f"clips per model call, 1 to {MAX_BATCH_SIZE} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--device",
+        type=argument_type(check_device, "device"),
+        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
+    )
     parser.add_argument(
         "--dtype",
         choices=DTYPES,
@@ -65,7 +82,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--checkpoint-every",
-        type=int,
+        type=argument_type(at_least_one, "checkpoint_every"),
         default=100,
         help="print a corpus-WER checkpoint every N samples (default: %(default)s)",
     )
@@ -75,6 +92,9 @@ def register(subparsers) -> None:
         "--no-streaming", action="store_true", help="download/prepare the whole split first instead of streaming"
     )
     parser.add_argument("--list-datasets", action="store_true", help="print the dataset registry and exit")
+    parser.add_argument(
+        "--verbose", action="store_true", help="when a model cannot be loaded, also print the full error"
+    )
     parser.set_defaults(func=run)
 
 
@@ -104,12 +124,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not args.dataset:
         print("error: --dataset is required (see --list-datasets)", file=sys.stderr)
-        return 2
-    if args.max_samples is not None and args.max_samples < 1:
-        print(f"error: --max-samples must be at least 1, got {args.max_samples}", file=sys.stderr)
-        return 2
-    if args.batch_size < 1:
-        print(f"error: --batch-size must be at least 1, got {args.batch_size}", file=sys.stderr)
         return 2
 
     try:
@@ -160,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     for spec in specs:
         print(f"Evaluating {spec.label} ({spec.kind}) on {source.describe()}", flush=True)
         try:
-            with explain_model_errors(spec.model, OFFLINE_MODELS_HINT):
+            with explain_model_errors(spec.model or spec.label, OFFLINE_MODELS_HINT):
                 system = load_system(spec, device=device, **dtype_option)
             result = run_evaluation(
                 system,
@@ -175,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
             )
         except (ValueError, FileNotFoundError, RuntimeError, ImportError, OSError) as err:
             print(f"error: {spec.label}: {err}", file=sys.stderr)
+            if args.verbose:
+                traceback.print_exception(err, file=sys.stderr)
             failures.append(spec.label)
             continue
         directory = result.write(output_dir(args.output_dir, source.name, spec.label, split_label))

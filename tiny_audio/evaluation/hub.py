@@ -14,6 +14,7 @@ failed, and that the embedded default model works offline. transformers' own err
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ __all__ = [
     "hub_failure_hint",
     "hub_reachable",
     "is_offline",
+    "loading_cause",
     "model_unavailable_message",
     "snapshot_commit",
 ]
@@ -120,7 +122,7 @@ def hub_failure_hint(what: str = "dataset") -> str:
 
 
 class ModelUnavailableError(OSError, ValueError):
-    """A model that could not be loaded, with a one-line message (`model_unavailable_message`).
+    """A model that could not be loaded, with a one-line message (`model_unavailable_message`, `loading_cause`).
 
     An OSError, as transformers' own loading errors are; also a ValueError, so that commands which report bad input
     in one line (`tiny-audio transcribe`) report this one the same way.
@@ -145,19 +147,42 @@ def model_unavailable_message(model: str, error: BaseException, hint: str = OFFL
 
 @contextmanager
 def explain_model_errors(model: str | None, hint: str = OFFLINE_MODEL_HINT) -> Iterator[None]:
-    """Turn a failed load of the Hub model `model` into ModelUnavailableError (one line, the cause chained).
+    """Turn a failed load of `model` (None: the embedded default) into ModelUnavailableError: one line, the full error
+    chained as its cause (a command shows it with --verbose).
 
-    Only names that are not local paths are explained: a local directory that fails to load has a problem of its
-    own (a missing file, a broken config), and transformers' message says which.
+    A Hub model that cannot be had says what works offline (`model_unavailable_message`); any other failure (a local
+    folder without safetensors weights or remote code, a broken config, no default model) says its cause, without
+    the tracebacks that transformers' `pipeline()` folds into its message.
     """
     try:
         yield
     except ModelUnavailableError:
         raise
-    except OSError as error:  # transformers and huggingface_hub raise OSError subclasses for every fetch failure
-        if model is None or _is_local(model):
-            raise
-        raise ModelUnavailableError(model_unavailable_message(model, error, hint)) from error
+    except Exception as error:  # what loading raises varies by library and cause; the cause stays chained
+        if isinstance(error, OSError) and model is not None and not _is_local(model):
+            raise ModelUnavailableError(model_unavailable_message(model, error, hint)) from error
+        name = repr(model) if model is not None else "(the embedded default model)"
+        raise ModelUnavailableError(f"could not load model {name}: {loading_cause(error)}") from error
+
+
+# transformers' pipeline() catches each model class's failure and puts its traceback text in one ValueError.
+_PIPELINE_WRAPPER = "See the original errors:"
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*): (\S.*)$", re.MULTILINE)  # "ValueError: why", unindented
+_HUB_LINK = re.compile(r" Checkout 'https://[^']*' for available files\.")  # said of local folders too
+
+
+def loading_cause(error: BaseException) -> str:
+    """One line saying why a model did not load: for transformers' pipeline() wrapper, the first exception its
+    tracebacks end in; otherwise the error's own message (alone for the ValueErrors and OSErrors that loaders raise
+    for bad input, after their type for others, which are faults)."""
+    said = isinstance(error, (ValueError, OSError))
+    text = str(error)
+    kind = type(error).__name__
+    if _PIPELINE_WRAPPER in text and (found := _EXCEPTION_LINE.search(text.split(_PIPELINE_WRAPPER, 1)[1])):
+        kind, text = found.group(1).rsplit(".", 1)[-1], found.group(2)
+        said = kind in ("ValueError", "OSError")
+    text = " ".join(_HUB_LINK.sub("", text).split()) or "no message"
+    return text if said else f"{kind}: {text}"
 
 
 def git_head(directory: str | Path) -> str | None:

@@ -13,8 +13,6 @@ stream: the evaluation names it and goes on.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -24,17 +22,23 @@ from typing import Any
 
 import numpy as np
 
+from tiny_audio.data.tables import (
+    AUDIO_COLUMNS,
+    ID_COLUMNS,
+    TEXT_COLUMNS,
+    UNNAMED,
+    audiofolder_tables,
+    pick_column,
+    pick_split,
+    read_table,
+)
 from tiny_audio.evaluation.datasets import DatasetSource
 from tiny_audio.model.audio_input import load_audio
 from tiny_audio.model.constants import SAMPLING_RATE
 
 __all__ = ["EvalSample", "ReplayableSamples", "count_samples", "iter_samples"]
 
-AUDIO_COLUMNS = ("audio", "wav", "flac", "speech", "audio_filepath", "audio_path", "file_name", "file", "path")
-TEXT_COLUMNS = ("text", "sentence", "transcript", "transcription", "normalized_text", "raw_text", "label_text")
-UNNAMED = ""  # the split of data that names none (a single file, a folder with one metadata file)
 _SHARD = re.compile(r"^(?P<split>[\w.]+)-\d+-of-\d+\.parquet$")
-ID_COLUMNS = ("id", "segment_id", "utt_id", "utterance_id", "audio_id", "key")
 SPEAKER_COLUMNS = ("speaker", "speaker_id", "client_id")  # tiny-audio's corpora, LibriSpeech, Common Voice
 
 
@@ -49,25 +53,6 @@ class EvalSample:
     @property
     def seconds(self) -> float:
         return len(self.audio) / SAMPLING_RATE
-
-
-def _pick(columns: Iterable[str], wanted: str | None, candidates: tuple[str, ...], what: str, where: str) -> str:
-    """The column to use: `wanted` if given, else the first candidate present (case-insensitive)."""
-    columns = list(columns)
-    by_lower = {c.lower(): c for c in columns}
-    if wanted is not None:
-        if wanted in columns:
-            return wanted
-        if wanted.lower() in by_lower:
-            return by_lower[wanted.lower()]
-        raise ValueError(f"{where} has no {what} column {wanted!r}; columns present: {', '.join(columns)}")
-    for candidate in candidates:
-        if candidate in by_lower:
-            return by_lower[candidate]
-    raise ValueError(
-        f"{where}: cannot tell which column holds the {what}; columns present: {', '.join(columns)}; "
-        f"expected one of: {', '.join(candidates)}"
-    )
 
 
 def _optional(columns: Iterable[str], wanted: str | None, candidates: tuple[str, ...]) -> str | None:
@@ -107,8 +92,8 @@ def _samples_from_rows(
     for index, row in enumerate(rows):
         if columns is None:
             columns = (
-                _pick(row, source.audio_column, AUDIO_COLUMNS, "audio", where),
-                _pick(row, source.text_column, TEXT_COLUMNS, "text", where),
+                pick_column(row, source.audio_column, AUDIO_COLUMNS, "audio", where),
+                pick_column(row, source.text_column, TEXT_COLUMNS, "text", where),
                 _optional(row, source.id_column, ID_COLUMNS),
                 _optional(row, None, SPEAKER_COLUMNS),
             )
@@ -131,79 +116,6 @@ def _samples_from_rows(
             speaker=None if speaker is None else str(speaker),
             error=error,
         )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Local tables of (audio path, text): manifests and audiofolders
-
-
-def _read_table(path: Path) -> Iterator[dict]:
-    """Rows of a TSV/CSV (with or without a header) or JSONL manifest, as dicts."""
-    if path.suffix.lower() == ".jsonl" or path.name == "metadata.jsonl":
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as err:
-                        raise ValueError(f"{path}:{number}: not a JSON object ({err})") from err
-        return
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            return
-        known = {c.lower() for c in AUDIO_COLUMNS + TEXT_COLUMNS + ID_COLUMNS}
-        if not any(cell.strip().lower() in known for cell in header):
-            # No header: the common "path<TAB>text" manifest. The first line is data.
-            if len(header) < 2:
-                raise ValueError(f"{path}: expected a header or 2 columns (audio path, text), got {header!r}")
-            yield {"path": header[0], "text": delimiter.join(header[1:])}
-            for cells in reader:
-                if cells:
-                    yield {"path": cells[0], "text": delimiter.join(cells[1:])}
-            return
-        names = [cell.strip() for cell in header]
-        for cells in reader:
-            if cells:
-                yield dict(zip(names, cells, strict=False))
-
-
-def _audiofolder_tables(root: Path) -> dict[str, Path]:
-    """metadata files per split: root/metadata.* is the unnamed split, root/<split>/metadata.* one per folder."""
-    tables: dict[str, Path] = {}
-    for name in ("metadata.jsonl", "metadata.csv"):
-        if (root / name).is_file():
-            tables.setdefault(UNNAMED, root / name)
-    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        for name in ("metadata.jsonl", "metadata.csv"):
-            if (sub / name).is_file():
-                tables.setdefault(sub.name, sub / name)
-    if not tables:
-        raise FileNotFoundError(
-            f"{root} has audio files but no metadata.csv or metadata.jsonl with their transcripts (columns file_name "
-            "and text/transcription), at its top or in one folder per split"
-        )
-    return tables
-
-
-def _pick_split(available: list[str], requested: str | None, where: str) -> str:
-    """The split to read. Data without named splits is read whatever split was asked for: the course's
-    `--split test` must work on a plain folder or file."""
-    if available == [UNNAMED]:
-        return UNNAMED
-    if requested in available:
-        return requested
-    aliases = {"validation": "dev", "dev": "validation"}
-    if requested in aliases and aliases[requested] in available:
-        return aliases[requested]
-    if requested is None and len(available) == 1:
-        return available[0]
-    if requested is None and "test" in available:
-        return "test"
-    names = ", ".join(name or "(unnamed)" for name in available)
-    raise ValueError(f"{where} has no split {requested!r}; splits present: {names} (pass --split)")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -245,7 +157,7 @@ def _open_parquet(source: DatasetSource, streaming: bool):
         # "<split>-00000-of-00001.parquet" (the Hub's shard names) groups into splits; other names are unnamed.
         match = _SHARD.match(shard.name)
         files.setdefault(match.group("split") if match else UNNAMED, []).append(str(shard))
-    split = _pick_split(sorted(files), source.split, str(path))
+    split = pick_split(sorted(files), source.split, str(path))
     name = split or "train"  # `datasets` needs a split name; "train" is what it calls unnamed data
     dataset = datasets.load_dataset("parquet", data_files={name: files[split]}, split=name, streaming=streaming)
     return _no_decode(dataset, source.audio_column), split
@@ -275,12 +187,12 @@ def iter_samples(source: DatasetSource, max_samples: int | None = None, streamin
         rows, _ = _open_parquet(source, streaming)
         base_dir = Path(source.location) if Path(source.location).is_dir() else Path(source.location).parent
     elif source.kind == "manifest":
-        rows = _read_table(Path(source.location))
+        rows = read_table(Path(source.location))
         base_dir = Path(source.location).parent
     elif source.kind == "audiofolder":
-        tables = _audiofolder_tables(Path(source.location))
-        table = tables[_pick_split(sorted(tables), source.split, where)]
-        rows = _read_table(table)
+        tables = audiofolder_tables(Path(source.location))
+        table = tables[pick_split(sorted(tables), source.split, where)]
+        rows = read_table(table)
         base_dir = table.parent
     else:
         raise ValueError(f"unknown dataset kind {source.kind!r}")
@@ -298,10 +210,10 @@ def count_samples(source: DatasetSource) -> int | None:
 
             return len(dev_clips())
         if source.kind == "manifest":
-            return sum(1 for _ in _read_table(Path(source.location)))
+            return sum(1 for _ in read_table(Path(source.location)))
         if source.kind == "audiofolder":
-            tables = _audiofolder_tables(Path(source.location))
-            return sum(1 for _ in _read_table(tables[_pick_split(sorted(tables), source.split, source.name)]))
+            tables = audiofolder_tables(Path(source.location))
+            return sum(1 for _ in read_table(tables[pick_split(sorted(tables), source.split, source.name)]))
         if source.kind in ("corpus", "parquet"):
             import pyarrow.parquet as pq
 

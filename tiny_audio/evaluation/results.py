@@ -21,6 +21,8 @@ __all__ = [
     "EvalResult",
     "SampleRow",
     "comparison_table",
+    "format_failure",
+    "format_sample",
     "output_dir",
     "sanitize",
 ]
@@ -188,9 +190,7 @@ class EvalResult:
         return f", {len(self.failed)} failed: {', '.join(parts)}" if parts else ""
 
     def failed_lines(self) -> list[str]:
-        """One line per failed sample (runner.format_failure), under a heading; empty when none failed."""
-        from tiny_audio.evaluation.runner import format_failure
-
+        """One line per failed sample (`format_failure`), under a heading; empty when none failed."""
         if not self.failed:
             return []
         return ["", f"Failed samples ({len(self.failed)}):", *(format_failure(failure) for failure in self.failed)]
@@ -219,12 +219,29 @@ class EvalResult:
         return lines
 
     def to_text(self) -> str:
-        from tiny_audio.evaluation.runner import format_sample
-
         out = self.summary_lines() + self.failed_lines() + self.speaker_lines() + ["", "Per-sample results:", ""]
         for row in self.rows:
             out.extend(format_sample(row))
         return "\n".join(out) + "\n"
+
+
+def format_sample(row: SampleRow) -> list[str]:
+    """The course's per-sample block: "Sample 1: WER = 8.33%, Time = 1.23s", Ref, Pred, blank line."""
+    if row.skipped:
+        head = f"Sample {row.index}: WER = n/a (empty reference, skipped), Time = {row.time:.2f}s"
+    else:
+        head = f"Sample {row.index}: WER = {100 * row.wer:.2f}%, Time = {row.time:.2f}s"
+    lines = [head, f"  Ref:  {row.reference}", f"  Pred: {row.hypothesis}"]
+    if row.error:
+        lines.append(f"  Error: {row.error}")
+    lines.append("")
+    return lines
+
+
+def format_failure(failure: dict) -> str:
+    """One line for a sample that failed: which one, what happens to it, and why."""
+    what = "not decoded, not scored" if failure["stage"] == "decode" else "system error, scored as empty output"
+    return f"FAILED sample {failure['index']} ({failure['id']}): {what}: {failure['error']}"
 
 
 def comparison_table(results: list[EvalResult]) -> str:

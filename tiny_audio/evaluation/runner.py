@@ -27,37 +27,18 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from itertools import islice
 
-from tiny_audio.app.batch import one_line
 from tiny_audio.evaluation.datasets import DatasetSource
+from tiny_audio.evaluation.failures import one_line
 from tiny_audio.evaluation.loaders import EvalSample
-from tiny_audio.evaluation.results import EvalResult, SampleRow
+from tiny_audio.evaluation.results import EvalResult, SampleRow, format_failure, format_sample
 from tiny_audio.evaluation.scoring import WerResult, score
 from tiny_audio.evaluation.systems import System
 from tiny_audio.evaluation.wer_metric import load_wer_metric
 
-__all__ = ["format_checkpoint", "format_failure", "format_sample", "model_dtype", "run_evaluation"]
+__all__ = ["format_checkpoint", "model_dtype", "run_evaluation"]
 
 RULE = "=" * 80
 ABORT_AFTER = 5  # if the first this-many clips all fail, the set-up is broken: stop instead of scoring 100% WER
-
-
-def format_sample(row: SampleRow) -> list[str]:
-    """The course's per-sample block: "Sample 1: WER = 8.33%, Time = 1.23s", Ref, Pred, blank line."""
-    if row.skipped:
-        head = f"Sample {row.index}: WER = n/a (empty reference, skipped), Time = {row.time:.2f}s"
-    else:
-        head = f"Sample {row.index}: WER = {100 * row.wer:.2f}%, Time = {row.time:.2f}s"
-    lines = [head, f"  Ref:  {row.reference}", f"  Pred: {row.hypothesis}"]
-    if row.error:
-        lines.append(f"  Error: {row.error}")
-    lines.append("")
-    return lines
-
-
-def format_failure(failure: dict) -> str:
-    """One line for a sample that failed: which one, what happens to it, and why."""
-    what = "not decoded, not scored" if failure["stage"] == "decode" else "system error, scored as empty output"
-    return f"FAILED sample {failure['index']} ({failure['id']}): {what}: {failure['error']}"
 
 
 def format_checkpoint(samples: int, wer: float, avg_time: float) -> list[str]:

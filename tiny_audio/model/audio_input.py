@@ -30,6 +30,10 @@ ACCEPTED = (
     "a file path or http(s) URL, audio file bytes, a 1-D or 2-D (channels) numpy array or torch tensor (float or "
     "int16, assumed 16 kHz), or a dict with 'raw' or 'array' and 'sampling_rate' (or 'bytes'/'path' as in `datasets`)"
 )
+# Float samples are full scale at 1; lossy decoding and resampling overshoot it by a few dB at most (a clipped
+# master's MP3 peaks near 1.4, +3 dB). A peak past +6 dB is a scaling mistake, most often int16 values passed as floats
+# (peaks in the thousands): Whisper's log-mel reads it as a different input (its features shift with the level).
+MAX_PEAK = 2.0
 _LOGGED: set[str] = set()  # fallbacks already reported at INFO level; later ones go to DEBUG
 
 
@@ -54,7 +58,7 @@ def load_audio(inputs: Any, array_sampling_rate: int = SAMPLING_RATE, *, check: 
 def _decode(inputs: Any, array_sampling_rate: int = SAMPLING_RATE) -> tuple[np.ndarray, int, str]:
     if isinstance(inputs, (str, os.PathLike)):
         path = os.fspath(inputs)
-        if path.startswith(("http://", "https://")):  # as transformers' own ASR pipeline does, fetch it
+        if is_url(path):  # as transformers' own ASR pipeline does, fetch it
             waveform, rate = decode_bytes(_fetch(path), path)
             return waveform, rate, path
         if os.path.isdir(path):
@@ -74,6 +78,11 @@ def _decode(inputs: Any, array_sampling_rate: int = SAMPLING_RATE) -> tuple[np.n
     if isinstance(inputs, np.ndarray):
         return inputs, array_sampling_rate, "array"
     raise ValueError(f"Unsupported audio input of type {type(inputs).__name__}. Accepted input: {ACCEPTED}.")
+
+
+def is_url(inputs: Any) -> bool:
+    """Whether `inputs` is an http(s) URL that `load_audio` fetches."""
+    return isinstance(inputs, str) and inputs.startswith(("http://", "https://"))
 
 
 def _decode_dict(inputs: dict) -> tuple[np.ndarray, int, str]:
@@ -221,8 +230,14 @@ def check_waveform(waveform: np.ndarray, sampling_rate: int, what: str) -> None:
         raise ValueError(f"{what} contains NaN or infinite samples; pass finite values in [-1, 1].")
     if waveform.size < MIN_SECONDS * sampling_rate:
         raise ValueError(f"{what} is {waveform.size / sampling_rate:.3f} s long; at least {MIN_SECONDS} s is needed.")
-    if not np.abs(waveform).max() > 0:
+    peak = float(np.abs(waveform).max())
+    if not peak > 0:
         raise ValueError(f"{what} is digital silence (every sample is 0); there is nothing to transcribe.")
+    if peak > MAX_PEAK:
+        raise ValueError(
+            f"{what} has samples up to {peak:g}; float audio is accepted in [-1, 1] (up to {MAX_PEAK:g} for "
+            "overshoot). int16 samples passed as floats? Divide them by 32768, or pass the int16 array itself."
+        )
 
 
 def split_at_pauses(waveform: np.ndarray, max_seconds: float, sampling_rate: int = SAMPLING_RATE) -> list[np.ndarray]:

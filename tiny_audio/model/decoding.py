@@ -18,7 +18,6 @@ Hub remote code: imports only torch, transformers and sibling modules.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import replace
 from functools import lru_cache
@@ -28,12 +27,15 @@ import torch
 from transformers import WhisperFeatureExtractor
 from transformers.utils import logging
 
-from .ctc_head import CTCPrefixScorer, ctc_logits
+from .ctc_draft import cache_argument_name, greedy_with_ctc_draft, returned_cache
+from .ctc_head import CTCPrefixScorer, ctc_greedy_decode, ctc_logits
 from .decoding_options import DecodingOptions
 from .frequency_warp import mel_band_centers, warp_frequency
 
 # Next tokens per hypothesis that CTC prefix scoring weighs each step (the decoder's best); the rest are dropped.
 CTC_PREFIX_CANDIDATES = 10
+# generate() options that the CTC-draft search honours itself; any other sends greedy search to transformers' generate.
+DRAFT_PASSTHROUGH = {"streamer", "pad_token_id", "eos_token_id"}
 logger = logging.get_logger(__name__)
 
 
@@ -59,25 +61,36 @@ def decode(
 
     decoder_config = model.decoder.generation_config
     kwargs = {**options.to_dict(), **passthrough}
-    del kwargs["ctc_decoding_weight"], kwargs["frequency_warps"]
+    del kwargs["ctc_decoding_weight"], kwargs["frequency_warps"], kwargs["ctc_draft"]
     if kwargs.get("pad_token_id") is None and decoder_config.pad_token_id is None:
         kwargs["pad_token_id"] = decoder_config.eos_token_id
+    ends = kwargs.get("eos_token_id", decoder_config.eos_token_id)
+    end_token_ids = [] if ends is None else [ends] if isinstance(ends, int) else list(ends)
+    cache_argument = cache_argument_name(model.decoder)
+    if _drafts_apply(model, options, passthrough, audio_features):
+        drafts = ctc_greedy_decode(*audio_features, model.ctc_head_classes())
+        return greedy_with_ctc_draft(
+            model.decoder,
+            inputs_embeds,
+            attention_mask,
+            drafts,
+            options,
+            end_token_ids,
+            pad_token_id=kwargs.get("pad_token_id", decoder_config.pad_token_id),
+            cache_argument=cache_argument,
+            streamer=passthrough.get("streamer"),
+        )
     if options.ctc_decoding_weight > 0 and audio_features is not None:
-        ends = kwargs.get("eos_token_id", decoder_config.eos_token_id)
         scorer = CTCPrefixScorer(
             *audio_features,
             model.ctc_head_classes(),
             options.ctc_decoding_weight,
-            end_token_ids=[] if ends is None else [ends] if isinstance(ends, int) else list(ends),
+            end_token_ids=end_token_ids,
             pad_token_id=kwargs.get("pad_token_id", decoder_config.pad_token_id),
             hypotheses_per_clip=options.num_beams,
             candidates=max(CTC_PREFIX_CANDIDATES, 2 * options.num_beams),  # beam search keeps 2 x beams a step
         )
         kwargs["logits_processor"] = [*kwargs.get("logits_processor", []), scorer]
-    # transformers 5.24 renamed the decoder's `past_key_values` argument to `cache` (the old name still warns).
-    cache_argument = (
-        "cache" if "cache" in inspect.signature(type(model.decoder).forward).parameters else "past_key_values"
-    )
     if options.num_beams > 1 and cache_argument not in kwargs and inputs_embeds.shape[1] > 1:
         kwargs[cache_argument] = _shared_prompt_cache(model.decoder, inputs_embeds, attention_mask, options.num_beams)
     with warnings.catch_warnings():
@@ -85,6 +98,26 @@ def decode(
         # about exactly that on every call.
         warnings.filterwarnings("ignore", message="Passing `no_repeat_ngram_size` with `inputs_embeds`")
         return model.decoder.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **kwargs)
+
+
+def _drafts_apply(model, options: DecodingOptions, passthrough: dict[str, Any], audio_features) -> bool:
+    """Whether greedy search checks the CTC head's draft (`ctc_draft`) instead of writing token by token. When it
+    could but cannot, the reason is logged: the text is the same either way, only slower."""
+    if not options.ctc_draft or options.num_beams > 1 or options.do_sample or audio_features is None:
+        return False
+    unsupported = sorted(passthrough.keys() - DRAFT_PASSTHROUGH)
+    reason = (
+        "CTC prefix scoring steers each step (ctc_decoding_weight > 0)"
+        if options.ctc_decoding_weight > 0
+        else "this model's CTC head did not train (config.ctc_head_trained)"
+        if not model.config.ctc_head_trained
+        else f"the generate() options {unsupported} are applied by transformers' own search"
+        if unsupported
+        else None
+    )
+    if reason:
+        logger.info(f"Greedy search writes token by token without the CTC draft: {reason}.")
+    return reason is None
 
 
 def _streaming_options(options: DecodingOptions, call_options: dict[str, Any], batch_size: int) -> DecodingOptions:
@@ -119,7 +152,7 @@ def _shared_prompt_cache(decoder, inputs_embeds: torch.Tensor, attention_mask: t
         use_cache=True,
         logits_to_keep=1,
     )
-    cache = output["cache"] if "cache" in output else output["past_key_values"]
+    cache = returned_cache(output)
     cache.batch_repeat_interleave(copies)
     return cache
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from safetensors.torch import load_file
 from torch import nn
-from transformers import GenerationMixin, PreTrainedModel
+from transformers import PreTrainedModel
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.modeling_outputs import CausalLMOutputWithPast
 from transformers.utils import cached_file, logging
@@ -44,7 +44,11 @@ class ASRModelOutput(CausalLMOutputWithPast):
     ctc_loss: torch.FloatTensor | None = None
 
 
-class ASRModel(PreTrainedModel, GenerationMixin):
+class ASRModel(PreTrainedModel):
+    """Encoder → projector → decoder. Decoding defaults have one home, `config.generation` (config.json): the
+    search is our own `generate` (decoding.py), so the model has no transformers `generation_config` and saves no
+    generation_config.json (one that nothing read once let `model.generation_config.num_beams = 4` do nothing)."""
+
     config_class = ASRConfig
     base_model_prefix = "asr"
     main_input_name = "input_ids"

@@ -16,7 +16,8 @@ from transformers import Pipeline
 
 from .alignment import align_words, audio_token_times, check_timestamps_supported, segments
 from .audio_input import load_audio, split_at_pauses
-from .constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS, SAMPLING_RATE, WHISPER_MAX_SECONDS
+from .constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS, SAMPLING_RATE
+from .decoding_options import DecodingOptions, check_option
 
 
 class ASRPipeline(Pipeline):
@@ -24,10 +25,10 @@ class ASRPipeline(Pipeline):
     `{"text": ..., "chunks": [{"text": ..., "timestamp": (start, end)}, ...]}` in seconds, as Whisper's pipeline.
 
     Call arguments: `batch_size`, `max_new_tokens`, `task` (a key of the config's `prompts`) or a free `prompt`,
-    `chunk_length_s` (longest piece a long clip is cut into at pauses; default DEFAULT_CHUNK_SECONDS),
-    `return_timestamps` (True: segments, "word": words; transcripts only, and only for models whose projector trained
-    its CTC head), and `generate_kwargs` (any other `generate()` option; a `streamer` gets every piece of one clip,
-    then one `end()`).
+    `chunk_length_s` (longest piece a long clip is cut into at pauses; default DEFAULT_CHUNK_SECONDS, 1 to
+    MAX_CHUNK_SECONDS), `return_timestamps` (True: segments, "word": words; transcripts only, and only for models whose
+    projector trained its CTC head), and `generate_kwargs` (any other `generate()` option; a `streamer` gets every
+    piece of one clip, then one `end()`).
     Each chunk's text keeps its leading space, so the chunks' texts joined are the text.
     """
 
@@ -43,6 +44,11 @@ class ASRPipeline(Pipeline):
         # The base class batches through the tokenizer's padding settings; audio stays a list until _forward.
         kwargs.setdefault("tokenizer", processor.tokenizer)
         super().__init__(model=model, processor=processor, **kwargs)
+
+    def __call__(self, inputs: Any, *args, **kwargs):
+        if kwargs.get("batch_size") is not None:  # transformers takes it before `_sanitize_parameters` sees it
+            check_option("batch_size", kwargs["batch_size"])
+        return super().__call__(inputs, *args, **kwargs)
 
     def _sanitize_parameters(
         self,
@@ -72,18 +78,14 @@ class ASRPipeline(Pipeline):
             forward_params["return_timestamps"] = return_timestamps
         if max_new_tokens is not None:
             forward_params["generate_kwargs"]["max_new_tokens"] = max_new_tokens
+        # Judged now, as generate() will judge them, so a bad decoding option fails before any audio is decoded.
+        DecodingOptions.resolve(self.model.config.generation, forward_params["generate_kwargs"])
         # Resolve now so an unknown task fails before any audio is decoded.
         forward_params["instruction"] = self.model.config.instruction(task=task, prompt=prompt)
         return {}, forward_params, {}
 
     def _piece_seconds(self, chunk_length_s: float | None) -> float:
-        seconds = DEFAULT_CHUNK_SECONDS if chunk_length_s is None else float(chunk_length_s)
-        longest = float(WHISPER_MAX_SECONDS) if self.processor.is_whisper else float("inf")
-        if not 1 <= seconds <= longest:
-            raise ValueError(
-                f"chunk_length_s={chunk_length_s} is out of range; accepted: 1 to {longest:g} s for this encoder."
-            )
-        return seconds
+        return DEFAULT_CHUNK_SECONDS if chunk_length_s is None else check_option("chunk_length_s", chunk_length_s)
 
     def preprocess(self, inputs: Any) -> dict[str, np.ndarray]:
         return {"audio": load_audio(inputs)}  # kept as numpy: the collator hands a batch over as a list

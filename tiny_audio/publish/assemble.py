@@ -5,8 +5,8 @@ A checkpoint is any of:
     a Trainer checkpoint         the same, plus trainer_state.json, optimizer.pt, ... (checkpoint-N/)
     a run's output directory     holding model/ (what `tiny-audio train` saves at the end)
 
-The folder gets the model's own files (config.json with auto_map and custom_pipelines, weights, generation config,
-tokenizer and processor files, the remote-code .py files), the template's extra files (.gitattributes) and a
+The folder gets the model's own files (config.json with auto_map and custom_pipelines, weights, tokenizer and
+processor files, the remote-code .py files), the template's extra files (.gitattributes) and a
 README.md model card. Optimizer, scheduler and RNG state, trainer_state.json and pickles are never published.
 """
 

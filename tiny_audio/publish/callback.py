@@ -1,12 +1,12 @@
 """`HubRepoCallback`: makes the Trainer's own Hub pushes publish the same repository layout as `tiny-audio push`.
 
 With `push_to_hub=True` (any `hub_strategy` but "end"), transformers 5.23's `Trainer._push_from_checkpoint` runs at
-every save: it calls `on_push_begin`, copies only config.json, generation_config.json and the weights from
-checkpoint-N into `output_dir`, re-saves the processor there (which brings processing_asr.py and the modules it
-imports), writes training_args.bin, and uploads `output_dir` (minus checkpoint-* and _*). modeling_asr.py and
-pipeline_asr.py, which config.json's auto_map and custom_pipelines name, are never copied, so the pushed repository
-does not load; and there is no model card. At `on_push_begin` this callback copies every remote-code file of the
-new checkpoint into `output_dir` and writes the README.md model card and .gitattributes there.
+every save: it calls `on_push_begin`, copies only config.json, generation_config.json (tiny-audio writes none) and the
+weights from checkpoint-N into `output_dir`, re-saves the processor there (which brings processing_asr.py and the
+modules it imports), writes training_args.bin, and uploads `output_dir` (minus checkpoint-* and _*). modeling_asr.py
+and pipeline_asr.py, which config.json's auto_map and custom_pipelines name, are never copied, so the pushed
+repository does not load; and there is no model card. At `on_push_begin` this callback copies every remote-code file
+of the new checkpoint into `output_dir` and writes the README.md model card and .gitattributes there.
 """
 
 from __future__ import annotations

@@ -156,6 +156,11 @@ def _decoding_note(generation: dict) -> str:
         )
     else:
         note = 'greedy (config `generation`); `generate_kwargs={"num_beams": 4}` searches 4 beams, slower'
+        if options.ctc_draft and not options.ctc_decoding_weight:
+            note += (
+                "; the decoder checks the projector's CTC transcript as a draft, several tokens a pass, and writes its "
+                "own token where it disagrees (`ctc_draft`: the same text as token-by-token greedy search, faster)"
+            )
     if ngram := options.no_repeat_ngram_size:
         note += f"; no {ngram} tokens in a row are written twice (`no_repeat_ngram_size`), which ends repetition loops"
     if weight := options.ctc_decoding_weight:

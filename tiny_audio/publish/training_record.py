@@ -1,7 +1,9 @@
 """How a checkpoint was trained: `TrainingRecord`, read from its run's files, and what the model card says of it.
 
 The record comes from `training_summary.json` (a finished run, with the chain of runs it was warm-started from) or
-`trainer_state.json`; the functions here turn it and its recipe into the card's training and data sentences.
+`trainer_state.json`; the functions here turn it and its recipe into the card's training and data sentences. The
+run's own files are all they read: the recipe's sources go through `tiny_audio.data.source_spec`, the parser that
+training used, and nothing here imports the training code.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from ..data.source_spec import SourceSpec, parse_source
 from .redaction import drop_secrets
 
 
@@ -72,15 +75,22 @@ class TrainingRecord:
 def training_datasets(recipe: dict | None) -> list[str]:
     """Hub ids of the recipe's training sources (local corpora have none)."""
     ids = []
-    for source in ((recipe or {}).get("data") or {}).get("train") or []:
-        hub = source.get("hub") if isinstance(source, dict) else None
-        if isinstance(hub, str):
-            from ..training.sources import HUB_SOURCES  # the names a recipe may use
-
-            hub = HUB_SOURCES.get(hub, {})
-        if isinstance(hub, dict) and hub.get("path") and hub["path"] not in ids:
-            ids.append(hub["path"])
+    for source in map(_parsed, _train_specs(recipe)):
+        if source is not None and source.kind == "hub" and source.location not in ids:
+            ids.append(source.location)
     return ids
+
+
+def _train_specs(recipe: dict | None) -> list:
+    return ((recipe or {}).get("data") or {}).get("train") or []
+
+
+def _parsed(spec: Any) -> SourceSpec | None:
+    """The source as training read it; None for one it could not have read (the card then names it as written)."""
+    try:
+        return parse_source(spec)
+    except ValueError:
+        return None
 
 
 def objective(recipe: dict | None) -> str:
@@ -135,7 +145,7 @@ def training_section(record: TrainingRecord | None) -> str:
         )
     recipe = record.recipe
     if recipe:
-        sources = ((recipe.get("data") or {}).get("train")) or []
+        sources = _train_specs(recipe)
         if sources:
             facts.append("- Training data: " + "; ".join(_describe_source(source) for source in sources))
     text = "\n".join(facts) or "No figures recorded."
@@ -148,15 +158,12 @@ def training_section(record: TrainingRecord | None) -> str:
     return text + f"\n\n(From `{record.source}`.)"
 
 
-def _describe_source(source: Any) -> str:
-    if not isinstance(source, dict):
-        return str(source)
-    kind = next((key for key in ("corpus", "hub", "audiofolder", "parquet") if key in source), None)
-    where = source.get(kind) if kind else source
-    if isinstance(where, dict):
-        where = "/".join(str(part) for part in (where.get("path"), where.get("name")) if part)
-    weight = f", weight {source['weight']}" if "weight" in source else ""
-    return f"{kind or 'source'} `{where}`{weight}"
+def _describe_source(spec: Any) -> str:
+    source = _parsed(spec)
+    if source is None:
+        return str(spec)
+    weight = f", weight {spec['weight']}" if "weight" in spec else ""
+    return f"{source.kind} `{source.where}`{weight}"
 
 
 def _warm_start_facts(record: TrainingRecord) -> list[str]:
@@ -202,8 +209,8 @@ def _duration(seconds: float) -> str:
 
 
 def data_limitation(recipe: dict | None) -> str:
-    sources = ((recipe or {}).get("data") or {}).get("train") or []
-    if sources and all(isinstance(source, dict) and "corpus" in source for source in sources):
+    sources = _train_specs(recipe)
+    if sources and all(getattr(_parsed(source), "kind", None) == "corpus" for source in sources):
         return (
             "**Synthetic training speech.** It learned from text-to-speech voices only (tiny-audio's synthetic "
             "corpus): expect many more errors on real recordings, accents, spontaneous or noisy speech than on "

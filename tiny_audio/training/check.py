@@ -8,8 +8,8 @@ in training, from the backbones' configs alone) and reports, downloading nothing
 3. peak GPU memory per device for the recipe's batch on one GPU, under DDP and under FSDP, with and without
    activation checkpointing (MEMORY_FORMULA, in memory_estimate.py), and whether it fits in `--gpu-memory-gb`;
 4. what the chosen launcher needs besides (DDP: unused parameters; FSDP: layer classes to shard, checkpointing);
-5. the data section: sources against the named Hub datasets' configs, splits and columns (HUB_DATASETS), weights
-   and filters.
+5. the data section: sources against the named Hub datasets' configs, splits and columns (`HUB_DATASETS` in
+   tiny_audio.data.source_spec), weights and filters.
 
 Backbone configs come from the Hub (or a local path) when reachable, otherwise from the configs shipped in
 `backbone_configs/` (sources in its README.md); the report says which it used.
@@ -26,60 +26,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..data.source_spec import HUB_DATASETS, hub_schema_problems, parse_source
 from ..model.backbone_loading import inline_config
 from ..model.configuration_asr import ASRConfig
 from ..model.constants import WHISPER_MAX_SECONDS
 from .memory_estimate import GIB, MEMORY_FORMULA, estimate_memory, format_memory, layer_stack, sequence_shapes
 from .recipe_sections import DataOptions, SourceOptions
-from .sources import HUB_SOURCES, SOURCE_KINDS
 
 logger = logging.getLogger(__name__)
 
 SHIPPED_CONFIGS = Path(__file__).with_name("backbone_configs")
 LAUNCHERS = ("single", "ddp", "fsdp")
-
-# The named Hub datasets as published (dataset cards and viewers, 2025): config -> splits, and columns. `gated`:
-# accept the terms on the dataset's page and set HF_TOKEN before streaming. tests/hub_datasets.py serves them.
-HUB_DATASETS: dict[str, dict[str, Any]] = {
-    "speechbrain/LoquaciousSet": {
-        "configs": {name: ("train", "dev", "test") for name in ("small", "medium", "large", "clean")},
-        "columns": {"ID": "string", "duration": "float32", "wav": "audio", "spk_id": "string", "sex": "string"}
-        | {"text": "string"},
-        "gated": False,
-    },
-    "openslr/librispeech_asr": {
-        "configs": {
-            "clean": ("train.100", "train.360", "validation", "test"),
-            "other": ("train.500", "validation", "test"),
-            "all": ("train.clean.100", "train.clean.360", "train.other.500", "validation.clean", "validation.other")
-            + ("test.clean", "test.other"),
-        },
-        "columns": {"file": "string", "audio": "audio", "text": "string", "speaker_id": "int64", "chapter_id": "int64"}
-        | {"id": "string"},
-        "gated": False,
-    },
-    "MLCommons/peoples_speech": {
-        "configs": {name: ("train",) for name in ("clean", "clean_sa", "dirty", "dirty_sa", "microset")}
-        | {"validation": ("validation",), "test": ("test",)},
-        "columns": {"id": "string", "audio": "audio", "duration_ms": "int32", "text": "string"},
-        "gated": False,
-    },
-    "speechcolab/gigaspeech": {
-        "configs": {name: ("train", "validation", "test") for name in ("xs", "s", "m", "l", "xl")}
-        | {"dev": ("validation",), "test": ("test",)},
-        "columns": {"segment_id": "string", "speaker": "string", "text": "string", "audio": "audio"}
-        | {"begin_time": "float32", "end_time": "float32", "audio_id": "string", "title": "string", "url": "string"}
-        | {"source": "int64", "category": "int64", "original_full_path": "string"},
-        "gated": True,
-    },
-    "fixie-ai/common_voice_17_0": {
-        "configs": {"en": ("train", "validation", "test")},
-        "columns": {"client_id": "string", "path": "string", "audio": "audio", "sentence": "string"}
-        | {"up_votes": "int64", "down_votes": "int64", "age": "string", "gender": "string", "accent": "string"}
-        | {"locale": "string", "segment": "string", "variant": "string"},
-        "gated": False,
-    },
-}
 
 
 class CheckFailed(Exception):
@@ -244,41 +201,26 @@ def launcher_notes(model: nn.Module, training: dict[str, Any], launcher: str) ->
 
 def check_source(spec: Any, default_split: str, encoder_type: str) -> tuple[str, list[str]]:
     """(a one-line description, problems) for one data source, checked against HUB_DATASETS for Hub sources."""
-    if not isinstance(spec, dict):
-        return repr(spec), [f"a data source is a mapping naming one of {list(SOURCE_KINDS)}, not {spec!r}"]
-    kinds = [kind for kind in SOURCE_KINDS if kind in spec]
-    if len(kinds) != 1:
-        return repr(spec), [f"a data source names exactly one of {list(SOURCE_KINDS)}; got {sorted(spec)}"]
-    kind = kinds[0]
-    if kind != "hub":
-        location = str(spec[kind])
-        exists = glob.glob(location) if kind == "parquet" else Path(location).exists()
-        return f"{kind} {location}", [] if exists else [f"{kind} source {location!r} does not exist on this machine"]
-    hub, problems = spec["hub"], []
-    if isinstance(hub, str):
-        if hub not in HUB_SOURCES:
-            return f"hub {hub}", [f"unknown Hub source {hub!r}; known: {sorted(HUB_SOURCES)} (or give a mapping)"]
-        hub = {**HUB_SOURCES[hub], "alias": hub}
-    path, config = hub.get("path"), hub.get("name")
-    split = hub.get("split", spec.get("split", default_split))
-    audio_column = hub.get("audio_column", spec.get("audio_column", "audio"))
-    text_column = hub.get("text_column", spec.get("text_column", "text"))
-    label = f"{hub.get('alias', 'hub')}: {path} [{config}] {split}, columns {audio_column} + {text_column}"
-    facts = HUB_DATASETS.get(path)
+    try:
+        source = parse_source(spec, default_split)
+    except ValueError as err:
+        return repr(spec), [str(err)]
+    if source.kind != "hub":
+        exists = glob.glob(source.location) if source.kind == "parquet" else Path(source.location).exists()
+        problems = [] if exists else [f"{source.kind} source {source.location!r} does not exist on this machine"]
+        return source.name, problems
+    label = (
+        f"{source.alias or 'hub'}: {source.location} [{source.config}] {source.split}, "
+        f"columns {source.audio_column} + {source.text_column}"
+    )
+    facts = HUB_DATASETS.get(source.location)
     if facts is None:
-        return f"{label} (unknown here: its columns are checked when streaming starts)", problems
-    if config not in facts["configs"]:
-        problems.append(f"{path} has no config {config!r}; its configs: {sorted(facts['configs'])}")
-    elif split not in facts["configs"][config]:
-        problems.append(f"{path} [{config}] has no split {split!r}; its splits: {list(facts['configs'][config])}")
-    for role, column in (("audio", audio_column), ("text", text_column)):
-        if column not in facts["columns"]:
-            problems.append(f"{path} has no {role} column {column!r}; its columns: {list(facts['columns'])}")
-    if hub.get("text_transform"):
-        label += f", text {hub['text_transform']}"
+        return f"{label} (unknown here: its columns are checked when streaming starts)", []
+    if source.text_transform:
+        label += f", text {source.text_transform}"
     if facts["gated"]:
         label += " (gated: accept its terms on the Hub, set HF_TOKEN)"
-    return label, problems
+    return label, hub_schema_problems(source)
 
 
 def check_data(data: dict[str, Any], encoder_type: str) -> tuple[list[str], list[str]]:

@@ -12,6 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from ..cli_options import argument_type, at_least_one, positive_number
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="configs/default.yaml", help="recipe YAML (default: %(default)s)")
@@ -24,9 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "peak GPU memory and data sources; exit 1 if the recipe would not run",
     )
     check.add_argument(
-        "--gpu-memory-gb", type=float, default=80.0, help="memory of one GPU in GiB (default: %(default)g)"
+        "--gpu-memory-gb",
+        type=argument_type(positive_number, "gpu_memory_gb"),
+        default=80.0,
+        help="memory of one GPU in GiB (default: %(default)g)",
     )
-    check.add_argument("--gpus", type=int, default=8, help="GPUs for the DDP and FSDP estimates (default: %(default)s)")
+    check.add_argument(
+        "--gpus",
+        type=argument_type(at_least_one, "gpus"),
+        default=8,
+        help="GPUs for the DDP and FSDP estimates (default: %(default)s)",
+    )
     check.add_argument(
         "--launcher",
         choices=("single", "ddp", "fsdp"),
@@ -45,19 +55,16 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0: trained (or checked); 1: `--check` found the recipe would not run; 2: a recipe error (an unknown key, a
     value of the wrong type) or a missing recipe or corpus, in one line on stderr before any model loads."""
     from .recipe import load_recipe
-    from .recipe_schema import RecipeError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    try:
+    try:  # the recipe and its overrides are judged before any model or data is loaded
         recipe = load_recipe(args.config, args.overrides)
-    except (RecipeError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError) as error:  # no such recipe, a malformed override, a RecipeError (a typo)
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.check:
         from .check import CheckFailed, run_check
 
-        if args.gpus < 1 or args.gpu_memory_gb <= 0:
-            raise ValueError(f"--gpus ({args.gpus}) and --gpu-memory-gb ({args.gpu_memory_gb}) must be positive.")
         try:
             print(run_check(recipe, args.gpu_memory_gb, args.gpus, args.launcher))
         except CheckFailed as failure:

@@ -27,6 +27,7 @@ from ..model.frequency_warp import mel_band_centers
 from ..model.processing_asr import ASRProcessor
 from .augment import Augmentation
 from .recipe_sections import DataOptions
+from .replay import BatchNumbering
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +69,15 @@ class ASRCollator:
         max_seconds: float = DataOptions.max_seconds,
         seed: int = 0,
         skip_log: str | Path | None = None,
+        rank: int = 0,
     ):
         self.processor = processor
         self.skip_log = Path(skip_log) if skip_log is not None else None
         self.instruction = instruction
         self.augmentation = augmentation if augmentation is not None and augmentation.enabled else None
         self.min_seconds, self.max_seconds = min_seconds, max_seconds
-        self.rng = np.random.default_rng(seed)
+        # Each batch draws its augmentation from its own generator (replay.py: a resumed run replays the same draws).
+        self.numbering = BatchNumbering(seed, rank)
         self.mel_centers = None
         if self.augmentation is not None and self.augmentation.changes_features:
             if not processor.is_whisper:
@@ -87,20 +90,14 @@ class ASRCollator:
         self.skipped: dict[str, str] = {}  # sample → why, for the run summary
 
     def __call__(self, rows: list[dict[str, Any]]):
+        rng = self.numbering.next_generator() if self.augmentation is not None else None
         clips, texts = [], []
         for row in rows:
-            name = row["audio"].get("path") or "<bytes>"
-            try:
-                waveform = decode_example(row["audio"])
-                seconds = waveform.shape[0] / SAMPLING_RATE
-                if not self.min_seconds <= seconds <= self.max_seconds:
-                    raise ValueError(f"{seconds:.2f} s is outside [{self.min_seconds}, {self.max_seconds}] s")
-                check_waveform(waveform, SAMPLING_RATE, name)
-            except Exception as error:  # one bad file must not end a long run: log it and go on
-                self._skip(name, str(error))
+            waveform = self.usable_audio(row["audio"])
+            if waveform is None:
                 continue
             if self.augmentation is not None:
-                waveform = self.augmentation(waveform, self.rng)
+                waveform = self.augmentation(waveform, rng)
             clips.append(waveform)
             texts.append(" ".join(row["text"].split()))
         if not clips:
@@ -109,8 +106,24 @@ class ASRCollator:
             audio=clips, text=texts, instruction=self.instruction, check_audio=False
         )  # checked above
         if self.mel_centers is not None:
-            self._augment_features(batch)
+            self._augment_features(batch, rng)
         return batch
+
+    def usable_audio(self, audio: dict[str, Any]) -> np.ndarray | None:
+        """A row's {bytes, path} decoded, or None when the clip cannot be used (undecodable, outside the length
+        bounds, not finite, silent): it is then skipped and named. Training batches and the evaluation clips
+        (`trainer.load_eval_examples`) are judged here alike."""
+        name = audio.get("path") or "<bytes>"
+        try:
+            waveform = decode_example(audio)
+            seconds = waveform.shape[0] / SAMPLING_RATE
+            if not self.min_seconds <= seconds <= self.max_seconds:
+                raise ValueError(f"{seconds:.2f} s is outside [{self.min_seconds}, {self.max_seconds}] s")
+            check_waveform(waveform, SAMPLING_RATE, name)
+        except Exception as error:  # one bad file must not end a long run: log it and go on
+            self._skip(name, str(error))
+            return None
+        return waveform
 
     def _skip(self, name: str, reason: str) -> None:
         self.skipped[name] = reason
@@ -128,10 +141,10 @@ class ASRCollator:
         batch[PLACEHOLDER] = True
         return batch
 
-    def _augment_features(self, batch) -> None:
+    def _augment_features(self, batch, rng: np.random.Generator) -> None:
         """Warp and mask each clip's own frames in place; its padding stays as the processor made it."""
         features = batch["input_features"]
         for row, frames in enumerate(batch["audio_attention_mask"].sum(-1).tolist()):
             clip = features[row, :, :frames].numpy()
-            augmented = self.augmentation.augment_features(clip, self.mel_centers, self.rng)
+            augmented = self.augmentation.augment_features(clip, self.mel_centers, rng)
             features[row, :, :frames] = torch.from_numpy(np.ascontiguousarray(augmented, dtype=clip.dtype))

@@ -99,8 +99,8 @@ def data_schema() -> Schema:
 
 @lru_cache(maxsize=1)
 def source_schema() -> Schema:
+    from ..data.source_spec import HUB_SOURCES
     from .recipe_sections import SourceOptions
-    from .sources import HUB_SOURCES
 
     def hub() -> Schema:  # the keys that the named Hub sources use
         keys = sorted({key for source in HUB_SOURCES.values() for key in source})

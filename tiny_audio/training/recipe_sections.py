@@ -2,7 +2,8 @@
 data source in it, and tiny-audio's own keys in the `training` section. Training, `--check` and the memory estimate
 read their values here; recipe checking (`recipe_schema.py`) takes the valid keys and types from these dataclasses.
 (The `model` section is ASRConfig's, `augmentation` is `Augmentation`'s, the rest of `training` TrainingArguments'.)
-A leaf: imports only the model's constants.
+A leaf: imports only the model's constants and the data layer's source form (`SourceSpec`, which the loader, the
+recipe check and the model card parse every source into, holds the column defaults).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..data.source_spec import SourceSpec
 from ..model.constants import WHISPER_MAX_SECONDS
 
 
@@ -33,7 +35,8 @@ class DataOptions:
 
 @dataclass(frozen=True)
 class SourceOptions:
-    """One data source: exactly one of corpus, hub, audiofolder, parquet says where it is (`sources.py`)."""
+    """One data source: exactly one of corpus, hub, audiofolder, parquet (SOURCE_KINDS) says where it is; parsed by
+    `tiny_audio.data.source_spec.parse_source`."""
 
     corpus: str | None = None  # a directory built by `tiny-audio data synth` (or "dev-real")
     hub: str | dict[str, Any] | None = None  # a HUB_SOURCES name, or {path, name, split, text_column, ...}
@@ -41,8 +44,8 @@ class SourceOptions:
     parquet: str | list[str] | None = None  # a path or glob of parquet files
     split: str | None = None  # default: train for training sources, validation for data.eval
     weight: float = 1.0  # share in the training mix (weights are normalised)
-    text_column: str = "text"
-    audio_column: str = "audio"
+    text_column: str = SourceSpec.text_column
+    audio_column: str = SourceSpec.audio_column
     max_samples: int = 64  # data.eval only: how many clips are scored at each evaluation
 
 

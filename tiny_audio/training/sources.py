@@ -4,12 +4,8 @@ Every source becomes a `datasets` dataset with two columns, `audio` ({bytes, pat
 its torchcodec decoding fails on CPU-only machines) and `text`. Local sources stay map-style, so a resumed run skips
 ahead by index instantly; Hub sources are streamed, and then the whole mix is streamed.
 
-Recipe form (data.train is a list; each item names exactly one kind of source):
-    - {corpus: data/synth, split: train, weight: 1.0}        # built by `tiny-audio data synth`
-    - {hub: librispeech, weight: 0.5}                         # a name from HUB_SOURCES, or
-    - {hub: {path: org/name, name: config, split: train, text_column: text, audio_column: audio}}
-    - {audiofolder: path/to/dir, split: train}                # audio files + metadata.csv (file_name, text)
-    - {parquet: "path/*.parquet", text_column: text}
+The recipe's forms of a source, and the Hub names it may use, are in `tiny_audio.data.source_spec`, which parses each
+source once for the loader here, the recipe check and the model card.
 """
 
 from __future__ import annotations
@@ -21,34 +17,12 @@ from typing import Any
 
 import datasets
 
+from ..data.source_spec import parse_source
 from .filtering import filter_examples
 from .recipe_sections import DataOptions, SourceOptions
 
 logger = logging.getLogger(__name__)
 
-# The usual English training sets, streamed from the Hub (ids, configs and columns as published there; their schemas
-# are in tiny_audio.training.check.HUB_DATASETS). `text_transform` names a TEXT_TRANSFORMS entry for the transcripts.
-HUB_SOURCES: dict[str, dict[str, str]] = {
-    "loquacious": {
-        "path": "speechbrain/LoquaciousSet",
-        "name": "small",
-        "split": "train",
-        "text_column": "text",
-        "audio_column": "wav",
-    },
-    "librispeech": {"path": "openslr/librispeech_asr", "name": "clean", "split": "train.100", "text_column": "text"},
-    "peoples_speech": {"path": "MLCommons/peoples_speech", "name": "clean", "split": "train", "text_column": "text"},
-    "gigaspeech": {
-        "path": "speechcolab/gigaspeech",
-        "name": "xs",
-        "split": "train",
-        "text_column": "text",
-        "text_transform": "gigaspeech",
-    },
-    # mozilla-foundation/common_voice_17_0 is a loading script, which datasets 4+ no longer runs; this ungated copy
-    # has the same splits and columns (as in tiny_audio.evaluation.datasets).
-    "common_voice": {"path": "fixie-ai/common_voice_17_0", "name": "en", "split": "train", "text_column": "sentence"},
-}
 GIGASPEECH_PUNCTUATION = {"<COMMA>": ",", "<PERIOD>": ".", "<QUESTIONMARK>": "?", "<EXCLAMATIONPOINT>": "!"}
 GIGASPEECH_GARBAGE = ("<SIL>", "<MUSIC>", "<NOISE>", "<OTHER>")
 
@@ -65,43 +39,37 @@ def gigaspeech_text(text: str) -> str:
 
 
 TEXT_TRANSFORMS = {"gigaspeech": gigaspeech_text}
-SOURCE_KINDS = ("corpus", "hub", "audiofolder", "parquet")
 AUDIO = datasets.Audio(sampling_rate=16_000, decode=False)
 # Rows are built with a plain struct and then cast: encoding through `Audio` itself needs torchcodec (datasets 5.x).
 AUDIO_STRUCT = {"bytes": datasets.Value("binary"), "path": datasets.Value("string")}
 
 
 def load_source(spec: dict[str, Any], default_split: str = "train") -> datasets.Dataset | datasets.IterableDataset:
-    kinds = [kind for kind in SOURCE_KINDS if kind in spec]
-    if len(kinds) != 1:
-        raise ValueError(f"A data source names exactly one of {list(SOURCE_KINDS)}; got {spec}.")
-    kind, split = kinds[0], spec.get("split") or default_split
-    defaults = SourceOptions()
-    text_column = spec.get("text_column", defaults.text_column)
-    audio_column = spec.get("audio_column", defaults.audio_column)
+    source = parse_source(spec, default_split)
+    kind, split, location = source.kind, source.split, source.location
+    text_column, audio_column = source.text_column, source.audio_column
     if kind == "corpus":
         from ..data import load_corpus
 
-        dataset = load_corpus(spec["corpus"], split=split)
+        dataset = load_corpus(location, split=split)
     elif kind == "hub":
-        hub = spec["hub"]
-        if isinstance(hub, str):
-            if hub not in HUB_SOURCES:
-                raise ValueError(f"Unknown Hub source {hub!r}; known: {sorted(HUB_SOURCES)} (or give a dict).")
-            hub = HUB_SOURCES[hub]
-        text_column, audio_column = hub.get("text_column", text_column), hub.get("audio_column", audio_column)
-        if hub.get("text_transform") not in (None, *TEXT_TRANSFORMS):
-            raise ValueError(f"Unknown text_transform {hub['text_transform']!r}; known: {sorted(TEXT_TRANSFORMS)}.")
-        dataset = datasets.load_dataset(hub["path"], hub.get("name"), split=hub.get("split", split), streaming=True)
-        if hub.get("text_transform"):
-            transform = TEXT_TRANSFORMS[hub["text_transform"]]
+        if source.text_transform not in (None, *TEXT_TRANSFORMS):
+            raise ValueError(f"Unknown text_transform {source.text_transform!r}; known: {sorted(TEXT_TRANSFORMS)}.")
+        dataset = datasets.load_dataset(location, source.config, split=split, streaming=True)
+        if source.text_transform:
+            transform = TEXT_TRANSFORMS[source.text_transform]
             dataset = _standardise(dataset, audio_column, text_column, spec)
             return dataset.map(
                 lambda text: {"text": transform(text)}, input_columns=["text"], features=dataset.features
             )
-    elif kind == "audiofolder":
-        dataset = datasets.load_dataset("audiofolder", data_dir=spec["audiofolder"], split=split, drop_labels=True)
+    elif kind == "audiofolder":  # read by tiny-audio: `datasets`' audiofolder builder needs torchcodec
+        from ..data import load_audiofolder
+
+        # Only columns the recipe names: an audiofolder's metadata calls its audio column file_name.
+        dataset = load_audiofolder(location, split, spec.get("audio_column"), spec.get("text_column"))
+        text_column, audio_column = "text", "audio"
     else:
+        # The recipe's value as written: a path, a glob or a list of them (`location` is it as one string).
         dataset = datasets.load_dataset("parquet", data_files={split: spec["parquet"]}, split=split)
     return _standardise(dataset, audio_column, text_column, spec)
 
@@ -156,21 +124,14 @@ def _streamed(dataset):
     return dataset.cast_column("audio", AUDIO_STRUCT)
 
 
-def source_name(spec: dict[str, Any]) -> str:
-    """A source as the logs name it: its kind and where it is (e.g. "parquet data/train.parquet")."""
-    kind = next((kind for kind in SOURCE_KINDS if kind in spec), "source")
-    where = spec.get(kind)
-    return f"{kind} {where.get('path') if isinstance(where, dict) else where}"
-
-
 def build_training_mix(data: dict[str, Any], seed: int):
     """The weighted mix of `data.train` sources, filtered, plus the non-speech share."""
     options = DataOptions.from_section(data)
     specs = options.train
     if not specs:
-        raise ValueError("data.train lists no sources; see tiny_audio/training/sources.py for the accepted forms.")
+        raise ValueError("data.train lists no sources; see tiny_audio/data/source_spec.py for the accepted forms.")
     bounds = (options.min_seconds, options.max_seconds, options.max_words)
-    parts = [filter_examples(load_source(spec), *bounds, source_name(spec)) for spec in specs]
+    parts = [filter_examples(load_source(spec), *bounds, parse_source(spec).name) for spec in specs]
     parts = _common_columns(parts)
     weights = [float(spec.get("weight", SourceOptions.weight)) for spec in specs]
     streaming = any(isinstance(part, datasets.IterableDataset) for part in parts)
@@ -209,17 +170,18 @@ def check_local_sources(data: dict[str, Any]) -> None:
     named = [(f"data.train[{index}]", spec, "train") for index, spec in enumerate(options.train)]
     named += [("data.eval", options.eval, "validation")] if options.eval else []
     for where, spec, default_split in named:
-        if spec.get("corpus") not in (None, DEV_REAL):
+        source = parse_source(spec, default_split)
+        if source.kind == "corpus" and source.location != DEV_REAL:
             try:
-                split_files(spec["corpus"], spec.get("split") or default_split)
+                split_files(source.location, source.split)
             except FileNotFoundError as error:
                 raise MissingSource(f"{where}: {error}") from None
-        elif spec.get("audiofolder") is not None and not Path(spec["audiofolder"]).is_dir():
+        elif source.kind == "audiofolder" and not Path(source.location).is_dir():
             raise MissingSource(
-                f"{where}: no folder {spec['audiofolder']}; an audiofolder source is a folder of audio files with a "
+                f"{where}: no folder {source.location}; an audiofolder source is a folder of audio files with a "
                 "metadata.csv (file_name, text)."
             )
-        elif spec.get("parquet") is not None:
+        elif source.kind == "parquet":
             patterns = spec["parquet"] if isinstance(spec["parquet"], list) else [spec["parquet"]]
             if missing := [pattern for pattern in patterns if not glob.glob(str(pattern))]:
                 raise MissingSource(f"{where}: no parquet file matches {missing[0]}.")

@@ -18,8 +18,9 @@ from typing import Any
 import datasets
 import numpy as np
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
+from ..data.source_spec import parse_source
 from ..model.backbone_loading import cpu_lacks_fast_half_precision
 from ..model.configuration_asr import ASRConfig
 from ..model.ctc_head import ctc_greedy_decode
@@ -27,10 +28,11 @@ from ..model.modeling_asr import ASRModel
 from ..model.processing_asr import ASRProcessor
 from .augment import Augmentation
 from .checkpoints import last_complete_checkpoint
-from .collator import PLACEHOLDER, ASRCollator, batch_audio, decode_example, read_skip_log
+from .collator import PLACEHOLDER, ASRCollator, batch_audio, read_skip_log
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
 from .recipe_sections import DataOptions, OwnTrainingOptions, SourceOptions, field_names
+from .replay import ReplayableRandomness
 from .sources import build_training_mix, check_local_sources, load_source
 from .wall_clock import WallClock
 
@@ -59,7 +61,25 @@ class ASRTrainer(Trainer):
         self.model.use_ctc_loss(float(ctc_weight), eval_collator.processor.tokenizer.eos_token_id)
         if ctc_only_steps:
             self.add_callback(CTCOnlySteps(int(ctc_only_steps)))
+        augmenting = getattr(self.data_collator, "augmentation", None) is not None
+        self.replay = ReplayableRandomness(self.data_collator.numbering if augmenting else None, self.args.seed)
+        self.add_callback(self.replay)
         self._ctc_losses: list[float] = []
+
+    def _get_train_sampler(self, train_dataset=None):
+        """The Trainer's sampler, drawing each epoch's order from a generator seeded by (seed, epoch) rather than
+        from torch's global one, so that a run resumed in a later epoch reads the same batches (replay.py)."""
+        sampler = super()._get_train_sampler(train_dataset)
+        if sampler is not None and getattr(sampler, "generator", False) is None:
+            sampler.generator = self.replay.order
+        return sampler
+
+    def get_resumed_dataloader(self, dataloader, num_batches: int):
+        """A resumed epoch's sampler starts past the batches already trained on, which are never collated: the
+        collator numbers its first batch accordingly (replay.py). A stream is read again from its start."""
+        if not isinstance(dataloader.dataset, torch.utils.data.IterableDataset):
+            self.data_collator.numbering.first_batch = num_batches
+        return super().get_resumed_dataloader(dataloader, num_batches)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """The model's loss (decoder + CTC when opted in); the CTC part is kept aside for the logs. The collator's
@@ -215,8 +235,9 @@ def warm_start_record(saved_model: str | Path) -> dict[str, Any]:
     return record
 
 
-def load_eval_examples(spec: dict[str, Any] | None, seed: int) -> list[tuple[np.ndarray, str]]:
-    """The held-out clips used for WER during training, decoded once."""
+def load_eval_examples(spec: dict[str, Any] | None, seed: int, collator: ASRCollator) -> list[tuple[np.ndarray, str]]:
+    """The held-out clips used for WER during training, decoded once. A clip `collator` cannot use is skipped and
+    named as a training clip would be (`ASRCollator.usable_audio`), so one corrupt file does not stop the run."""
     if not spec:
         return []
     dataset = load_source(spec, default_split="validation")
@@ -225,8 +246,12 @@ def load_eval_examples(spec: dict[str, Any] | None, seed: int) -> list[tuple[np.
         dataset = dataset.shuffle(seed=seed).select(range(limit))
     examples = []
     for row in dataset.take(limit) if not hasattr(dataset, "__len__") else dataset:
-        if row["text"].strip():
-            examples.append((decode_example(row["audio"]), row["text"]))
+        if row["text"].strip() and (waveform := collator.usable_audio(row["audio"])) is not None:
+            examples.append((waveform, row["text"]))
+    if not examples:
+        logger.warning(
+            "data.eval: no usable clip in %s; the run will not evaluate", parse_source(spec, "validation").name
+        )
     return examples
 
 
@@ -246,11 +271,17 @@ def train(recipe: dict[str, Any]) -> Path:
     args = training_arguments(recipe["training"])
     ours = OwnTrainingOptions.from_section(recipe["training"])
     data = recipe["data"]
+    augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
+    if augmentation.enabled and args.dataloader_persistent_workers and args.dataloader_num_workers > 0:
+        raise ValueError(
+            "training.dataloader_persistent_workers keeps each worker's collator from one epoch to the next, so a "
+            "resumed run could not replay the augmentation (tiny_audio/training/replay.py); set it to false."
+        )
     check_local_sources(data)  # a missing corpus is named before the backbones load
+    set_seed(args.seed)  # the fresh weights (projector, LoRA) too come from the run's seed
     model, processor = build_model(recipe["model"], ours.backbone_dtype)
     if ours.init_from:  # warm start: continue from a saved model's trained weights
         warm_start(model, ours.init_from, ours.init_ignore_mismatched_sizes)
-    augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
     instruction = model.config.instruction(task="transcribe")
     if ours.encoder_cache:
         if augmentation.enabled or model.config.encoder_lora is not None:
@@ -275,15 +306,18 @@ def train(recipe: dict[str, Any]) -> Path:
         callbacks.append(HubRepoCallback(recipe))
     train_dataset = build_training_mix(data, seed=args.seed)
     check_length_column(train_dataset, args)
+    eval_collator = ASRCollator(processor, instruction, None, skip_log=skip_log, **bounds)
     trainer = ASRTrainer(
         model=model,
         args=args,
         train_dataset=train_dataset,
-        data_collator=ASRCollator(processor, instruction, augmentation, seed=args.seed, skip_log=skip_log, **bounds),
+        data_collator=ASRCollator(
+            processor, instruction, augmentation, seed=args.seed, skip_log=skip_log, rank=args.process_index, **bounds
+        ),
         processing_class=processor,  # checkpoints then hold the processor too: each is a loadable model directory
         callbacks=callbacks,
-        eval_dataset=load_eval_examples(data.get("eval"), seed=args.seed) or None,
-        eval_collator=ASRCollator(processor, instruction, None, **bounds),
+        eval_dataset=load_eval_examples(data.get("eval"), args.seed, eval_collator) or None,
+        eval_collator=eval_collator,
         ctc_weight=ours.ctc_weight,
         ctc_only_steps=ours.ctc_only_steps,
     )
