@@ -179,9 +179,9 @@ def default_demo_model():
 
 
 def test_only_the_tasks_the_model_learned_are_offered(default_demo_model):
-    """The default config has a "describe" prompt, but training teaches only "transcribe": a describe request
-    would come back as a transcript, so it is not offered, and asking for it says why."""
-    assert "describe" in default_demo_model.asr.model.config.prompts
+    """Training teaches only "transcribe"; an older config's "describe" prompt would come back as a transcript, so it
+    is not offered, and asking for it says why."""
+    assert default_demo_model.asr.model.config.prompts == {"transcribe": "Transcribe the audio."}
     assert default_demo_model.tasks == ["transcribe"]
     with pytest.raises(ValueError, match="trained only to transcribe; 'describe' is not offered"):
         default_demo_model.run(str(SAMPLE), "describe", "")

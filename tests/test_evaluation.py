@@ -280,6 +280,33 @@ def test_results_round_trip_into_the_leaderboard_table_and_chart(tmp_path, capsy
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_smaller_newer_eval_does_not_replace_a_larger_one_on_the_leaderboard(tmp_path):
+    full = _result("me/tiny-audio", 0.10, date="2025-01-01T00:00:00+00:00")
+    full.samples = 10
+    smoke = _result("me/tiny-audio", 0.0, date="2025-01-02T00:00:00+00:00")  # --max-samples 2, a day later
+    smoke.samples = 2
+    full.write(tmp_path / "full")
+    smoke.write(tmp_path / "smoke")
+    warnings: list[str] = []
+    rows = leaderboard_rows([tmp_path], warn=warnings.append)
+    assert [(row.wer, row.samples) for row in rows] == [(0.10, 10)]
+    assert len(warnings) == 1 and "newer run over 2 samples" in warnings[0] and "over 10 samples" in warnings[0]
+    rerun = _result("me/tiny-audio", 0.08, date="2025-01-03T00:00:00+00:00")  # the full set again: it replaces
+    rerun.samples = 10
+    rerun.write(tmp_path / "rerun")
+    assert [(row.wer, row.samples) for row in leaderboard_rows([tmp_path], warn=warnings.append)] == [(0.08, 10)]
+
+
+def test_results_txt_names_no_unknown_commit():
+    local = _result("runs/default/model", 0.1)
+    local.commit = None  # a model directory that is not a repository of its own
+    assert "Commit" not in local.to_text() and "unknown" not in local.to_text()
+    assert "Commit: 0123456789abcdef" in _result("openai/whisper-tiny.en", 0.1).to_text()
+    packaged = _result("pocketsphinx", 0.3)
+    packaged.commit, packaged.model_version = None, "5.0.4"
+    assert "Version: 5.0.4" in packaged.to_text()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # systems and end to end
 

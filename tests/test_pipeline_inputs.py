@@ -71,10 +71,9 @@ def test_lossy_formats_decode_through_soundfile_or_else_ffmpeg(clip, reader, mon
 def test_call_options(asr, training_clips):
     assert [r["text"] for r in asr(training_clips, batch_size=2)] == TARGETS
     assert len(asr(training_clips[1], max_new_tokens=2)["text"]) <= 2
-    assert isinstance(asr(training_clips[0], task="describe")["text"], str)
     assert isinstance(asr(training_clips[0], prompt="What is said?")["text"], str)
-    with pytest.raises(ValueError, match=r"Unknown task 'sing'; this model knows \['describe', 'transcribe'\]"):
-        asr(training_clips[0], task="sing")
+    with pytest.raises(ValueError, match=r"Unknown task 'describe'; this model knows \['transcribe'\]"):
+        asr(training_clips[0], task="describe")
     with pytest.raises(ValueError, match="Unknown arguments"):
         asr(training_clips[0], stride_length_s=2)
     with pytest.raises(ValueError, match=r"chunk_length_s=0.5 is not accepted; give a number of seconds from 1 to 30"):
@@ -141,3 +140,13 @@ def test_resampler_keeps_a_tone_and_removes_what_the_new_rate_cannot_hold():
     assert np.sqrt(np.mean(removed[200:-200] ** 2)) < 0.01
     assert load_audio({"array": tone_1k, "sampling_rate": rate}).shape == (16_000,)
     assert load_audio({"array": tone_1k[:8000], "sampling_rate": 8_000}).shape == (16_000,)
+
+
+def test_configs_saved_with_a_describe_prompt_still_load():
+    """New configs offer only the task training teaches; an older config.json's extra "describe" prompt loads as
+    it was saved and stays callable."""
+    from tiny_audio import ASRConfig
+
+    assert ASRConfig().prompts == {"transcribe": "Transcribe the audio."}
+    old = ASRConfig.from_dict({"prompts": {"transcribe": "Transcribe the audio.", "describe": "Describe the audio."}})
+    assert old.instruction(task="describe") == "Describe the audio." and old.instruction() == "Transcribe the audio."

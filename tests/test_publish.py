@@ -416,6 +416,22 @@ def test_card_says_how_the_model_decodes():
     assert "warped by 0.9, 1, 1.1 and decoded from the warp the projector's CTC head reads most" in warped
 
 
+def test_card_says_whether_the_model_gives_timestamps():
+    from tiny_audio.publish.model_card import _length_limitation
+
+    timed = _length_limitation({"data": {"max_seconds": 20.0}}, {"ctc_head_trained": True})
+    assert 'Word timestamps (`return_timestamps="word"`)' in timed and "no timestamps" not in timed
+    assert "clips of up to 20.0 s" in timed
+    assert "There are no timestamps" in _length_limitation(None, {"ctc_head_trained": False})
+    # A config without the record counts as trained when it decodes with the head (alignment.ctc_head_is_trained).
+    assert "Word timestamps" in _length_limitation(None, {"generation": {"ctc_decoding_weight": 0.2}})
+
+
+def test_the_embedded_models_card_tells_its_timestamps():
+    card = (ROOT / "tiny_audio" / "default_model" / "README.md").read_text()
+    assert "There are no timestamps" not in card and 'return_timestamps="word"' in card
+
+
 def test_the_built_wheel_carries_the_hub_repository_template(tmp_path):
     """push must work from an installed wheel, not only from a checkout: the card template and .gitattributes ship
     inside the package (the checkout's top-level hub_repo/ links to them)."""

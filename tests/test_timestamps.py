@@ -109,7 +109,7 @@ def test_bad_timestamp_requests_say_what_is_wrong(tiny_asr, training_clips, monk
     ):
         tiny_asr(clip, return_timestamps="words")
     with pytest.raises(ValueError, match="use task='transcribe'"):
-        tiny_asr(clip, return_timestamps=True, task="describe")
+        tiny_asr(clip, return_timestamps=True, prompt="Describe the audio.")
     config = tiny_asr.model.config
     monkeypatch.setattr(config, "ctc_head_trained", False)
     with pytest.raises(ValueError, match=r"needs a projector trained with the CTC loss \(training.ctc_weight > 0\)"):
@@ -253,7 +253,8 @@ def test_transcribe_writes_subtitles_json_and_streams(tiny_asr, training_clips, 
     assert [text for *_, text in parse_subtitles(capsys.readouterr().out, "vtt")] == ["hi", "there"]
     for arguments, message in [
         ([str(clip), str(other), "--format", "srt"], "--format srt with several files needs --output-dir"),
-        ([str(clip), "--stream", "--num-beams", "2"], "--stream decodes greedily"),
+        ([str(clip), "--stream", "--num-beams", "2"], "num_beams=2 cannot stream"),
+        ([str(clip), "--stream", "--batch-size", "2"], "A streamer takes one clip at a time; got a batch of 2"),
         ([str(clip), "--stream", "--format", "json"], "--stream prints plain text"),
         ([str(clip), "--format", "srt", "--timestamps", "none"], "--format srt shows timed cues"),
     ]:

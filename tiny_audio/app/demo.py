@@ -25,8 +25,8 @@ from ..model.constants import SAMPLING_RATE
 from .transcribe import load_pipeline
 
 # The tasks offered on the page. tiny-audio's training teaches one instruction, "transcribe"
-# (tiny_audio/training/trainer.py); a config's other prompts (the default config has "describe") reach a model that
-# never learned them and come back as a transcript, so they are not offered.
+# (tiny_audio/training/trainer.py); a config's other prompts (configs saved before 2026-12 have "describe") reach a
+# model that never learned them and come back as a transcript, so they are not offered.
 LEARNED_TASKS = ("transcribe",)
 
 
@@ -194,12 +194,14 @@ def launch(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="saved model directory or Hub id (default: the embedded default model)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: %(default)s; 0.0.0.0: every interface)"
+    )
+    parser.add_argument("--port", type=int, default=7860, help="(default: %(default)s)")
     parser.add_argument(
         "--device",
         type=argument_type(check_device, "device"),
-        help="cpu, cuda, cuda:1, ... (default: cuda when available)",
+        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
     )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument(

@@ -20,7 +20,7 @@ import json
 import multiprocessing
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -156,14 +156,14 @@ def join(args: argparse.Namespace, files: list[Path]) -> Part | None:
     return Part(rank, world_size, parent_merges, args.output_dir, sorted(mine, key=_length_order), before)
 
 
-def launch(args: argparse.Namespace, files: list[Path]) -> int:
-    """Run `args` in `args.processes` worker processes, then merge their results and give the summary."""
-    from .transcribe import FileOutput
-
+def launch(args: argparse.Namespace, files: list[Path], run: Callable[[argparse.Namespace], int], output) -> int:
+    """Run `run(args)` (the transcribe command, handed in so that this module does not import it back) in
+    `args.processes` worker processes, then merge their results and give the summary through `output` (the command's
+    `FileOutput`)."""
     args.output_dir.mkdir(parents=True, exist_ok=True)
     before = merge_rank_results(args.output_dir)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no torch threads or state inherited
-    workers = [context.Process(target=_worker, args=(args, rank)) for rank in range(args.processes)]
+    workers = [context.Process(target=_worker, args=(run, args, rank)) for rank in range(args.processes)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -172,7 +172,7 @@ def launch(args: argparse.Namespace, files: list[Path]) -> int:
     if 2 in statuses:  # an option or model error, named by each worker: nothing was transcribed
         merge_rank_results(args.output_dir)
         return 2
-    status = summarise(args.output_dir, files, before, args.retry_failed, FileOutput(args, len(files)))
+    status = summarise(args.output_dir, files, before, args.retry_failed, output)
     for rank, code in enumerate(statuses):
         if code not in (0, 1):
             print(
@@ -211,9 +211,7 @@ def summarise(output_dir: Path, files: list[Path], before: dict[str, dict], retr
     return status
 
 
-def _worker(args: argparse.Namespace, rank: int) -> None:
-    from .transcribe import run
-
+def _worker(run: Callable[[argparse.Namespace], int], args: argparse.Namespace, rank: int) -> None:
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(args.processes), **{PARENT_MERGES: "1"})
     args.processes = 1
     sys.exit(run(args))

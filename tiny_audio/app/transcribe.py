@@ -137,9 +137,9 @@ def register(subparsers) -> None:
         "--batch-size",
         type=option_type("batch_size", int),
         default=1,
-        help=f"clips per model call, 1 to {MAX_BATCH_SIZE}",
+        help=f"clips per model call, 1 to {MAX_BATCH_SIZE} (default: %(default)s)",
     )
-    parser.add_argument("--task", help="transcribe (default), describe, or another task the model knows")
+    parser.add_argument("--task", help="a task the model's config has a prompt for (default: transcribe)")
     parser.add_argument("--prompt", help="a free instruction instead of --task")
     parser.add_argument(
         "--max-new-tokens",
@@ -170,19 +170,22 @@ def register(subparsers) -> None:
         f"{MAX_CHUNK_SECONDS:g} (default: {DEFAULT_CHUNK_SECONDS:g})",
     )
     parser.add_argument(
-        "--device", type=argument_type(check_device, "device"), help="e.g. cpu, cuda, cuda:1 (default: cpu)"
+        "--device",
+        type=argument_type(check_device, "device"),
+        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
     )
     parser.add_argument(
         "--format",
         choices=FORMATS,
         default="txt",
-        help="txt: the text; json: text and timed chunks; srt, vtt: subtitles (default: txt)",
+        help="txt: the text; json: text and timed chunks; srt, vtt: subtitles (default: %(default)s)",
     )
     parser.add_argument(
         "--timestamps",
         choices=tuple(PIPELINE_TIMESTAMPS),
-        help="what to time: none, segment (sentences or phrases) or word (default: none for txt, word for json, "
-        "segment for srt and vtt); needs a model whose projector trained its CTC head, as the default model's did",
+        help="what to time: none, segment (sentences or phrases) or word (default: "
+        + ", ".join(f"{timed} for {kind}" for kind, timed in DEFAULT_TIMESTAMPS.items())
+        + "); needs a model whose projector trained its CTC head, as the default model's did",
     )
     parser.add_argument(
         "--output-dir",
@@ -201,14 +204,15 @@ def register(subparsers) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="with --output-dir: share the files among N worker processes, each decoding its own in batches of "
+        help="with --output-dir: share the files among N worker processes (default: %(default)s), each decoding its "
+        "own in batches of "
         "--batch-size, shortest first; DIR/results.jsonl gets them all (see docs/reliability.md; torchrun or "
         "accelerate launch do the same without this option)",
     )
     parser.add_argument(
         "--stream",
         action="store_true",
-        help="print the text as it is decoded, word by word (greedy search: --num-beams must be 1 or unset)",
+        help="print the text as it is decoded, word by word (one file at a time, greedy search)",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="when the model cannot be loaded, also print the full error"
@@ -232,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     if distributed.wants_launch(args):  # --processes N: N workers run this function on their shares
-        return distributed.launch(args, files)
+        return distributed.launch(args, files, run, FileOutput(args, len(files)))
     part = distributed.join(args, files)  # this process's share under a launcher or --processes; None: all
     try:
         asr = load_pipeline(args.model, args.device)
@@ -351,6 +355,21 @@ def _timestamps(args: argparse.Namespace) -> str:
     return args.timestamps or DEFAULT_TIMESTAMPS[args.format]
 
 
+def _streaming_problem(args: argparse.Namespace) -> str | None:
+    """What the model's own streaming rule (one clip, greedy: `decoding._streaming_options`, the one place it is
+    written) says of --batch-size and --num-beams, asked before any model loads. Unset, --num-beams gives way to
+    greedy search at run time, as the rule says."""
+    from ..model.decoding import _streaming_options
+    from ..model.decoding_options import DecodingOptions
+
+    asked = {} if args.num_beams is None else {"num_beams": args.num_beams}
+    try:
+        _streaming_options(DecodingOptions(**asked), asked, batch_size=args.batch_size)
+    except ValueError as error:
+        return f"--stream (--batch-size {args.batch_size}, --num-beams {args.num_beams or 'unset'}): {error}"
+    return None
+
+
 def input_stem(file: Path | str) -> str:
     """The name an input's output file takes: a file's stem, or the stem of a URL's path (not its query)."""
     return Path(urlparse(file).path if is_url(file) else file).stem
@@ -367,10 +386,8 @@ def _output_problem(args: argparse.Namespace, files: list[Path | str]) -> str | 
         return "--retry-failed reads the failures that DIR/results.jsonl records; add --output-dir DIR."
     if args.stream and args.output_dir is None and (args.format != "txt" or timestamps != "none"):
         return "--stream prints plain text; to also get timestamps or another format, add --output-dir."
-    if args.stream and args.batch_size != 1:
-        return "--stream decodes one file at a time; drop --batch-size."
-    if args.stream and args.num_beams not in (None, 1):
-        return "--stream decodes greedily (transformers cannot stream a beam search); drop --num-beams."
+    if args.stream and (problem := _streaming_problem(args)):
+        return problem
     if args.output_dir is not None:
         names = [input_stem(file) for file in files]
         if twice := sorted({name for name in names if names.count(name) > 1}):

@@ -123,8 +123,9 @@ def parse_source(spec: Any, default_split: str = "train") -> SourceSpec:
     kinds = [kind for kind in SOURCE_KINDS if kind in spec]
     if len(kinds) != 1:
         raise ValueError(f"a data source names exactly one of {list(SOURCE_KINDS)}; got {sorted(spec)}")
-    kind, split = kinds[0], spec.get("split", default_split)
-    audio_column, text_column = spec.get("audio_column", "audio"), spec.get("text_column", "text")
+    kind, split = kinds[0], spec.get("split") or default_split  # split: null is the default split too
+    audio_column = spec.get("audio_column", SourceSpec.audio_column)
+    text_column = spec.get("text_column", SourceSpec.text_column)
     if kind != "hub":
         return SourceSpec(kind, str(spec[kind]), split, audio_column, text_column)
     hub, alias = spec["hub"], None

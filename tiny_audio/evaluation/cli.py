@@ -62,7 +62,7 @@ def register(subparsers) -> None:
         "--batch-size",
         type=option_type("batch_size", int),
         default=1,
-        help=f"clips per model call, 1 to {MAX_BATCH_SIZE} (default: 1)",
+        help=f"clips per model call, 1 to {MAX_BATCH_SIZE} (default: %(default)s)",
     )
     parser.add_argument(
         "--device",
@@ -73,16 +73,18 @@ def register(subparsers) -> None:
         "--dtype",
         choices=DTYPES,
         default="auto",
-        help="dtype to load the model's weights in (default: auto, the model's own choice: a tiny-audio model keeps "
-        "its checkpoints' dtypes, bf16 for SmolLM2, on a GPU or a CPU with native bf16, else float32). Written to "
-        "results.txt/json: WERs move by a point or so between bfloat16 and float32",
+        help="dtype to load the model's weights in (default: %(default)s; the model's own choice: a tiny-audio model "
+        "keeps its checkpoints' dtypes, bf16 for SmolLM2, on a GPU or a CPU with native bf16, else float32). Written "
+        "to results.txt/json: WERs move by a point or so between bfloat16 and float32",
     )
-    parser.add_argument("--output-dir", default="outputs", help="where eval_<dataset>_<model>/ goes (default: outputs)")
+    parser.add_argument(
+        "--output-dir", default="outputs", help="where eval_<dataset>_<model>/ goes (default: %(default)s)"
+    )
     parser.add_argument(
         "--checkpoint-every",
         type=argument_type(at_least_one, "checkpoint_every"),
         default=100,
-        help="print a corpus-WER checkpoint every N samples (default: 100)",
+        help="print a corpus-WER checkpoint every N samples (default: %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-sample lines (checkpoints and summary only)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -5,7 +5,9 @@ show the same numbers (e.g. `leaderboard_rows(["outputs"], model="me/tiny-audio"
 
 Rows are ranked by corpus WER within each dataset and split. Runs over different numbers of samples (a 100-sample
 smoke test next to a full test set) are not comparable; the samples column is there to make that visible.
-When the same model (same commit) was evaluated on the same data more than once, only the newest run is kept.
+When the same model (same commit) was evaluated on the same data more than once, one run is kept: the one over the
+most samples, the newest among those. A quick `--max-samples 2` check never hides the full run before it; a newer,
+smaller run that is left out is named on stderr.
 """
 
 from __future__ import annotations
@@ -61,15 +63,35 @@ def collect_results(paths: Iterable[str | Path], warn=None) -> list[tuple[Path, 
     return found
 
 
-def leaderboard_rows(paths: Iterable[str | Path] = ("outputs",), model: str | None = None) -> list[LeaderboardRow]:
-    """Ranked rows from the results under `paths`, optionally only those of `model`, sorted by dataset then WER."""
-    newest: dict[tuple, tuple[Path, EvalResult]] = {}
-    for file, result in collect_results(paths):
-        key = (result.model, result.commit, result.dataset, result.config, result.split)
-        if key not in newest or result.date > newest[key][1].date:
-            newest[key] = (file, result)
+def attempted_samples(result: EvalResult) -> int:
+    """How many samples the run read: scored, skipped (empty reference) and those whose audio could not be decoded."""
+    undecoded = sum(1 for failure in result.failed if failure.get("stage") == "decode")
+    return result.samples + result.skipped + undecoded
+
+
+def leaderboard_rows(
+    paths: Iterable[str | Path] = ("outputs",), model: str | None = None, warn=None
+) -> list[LeaderboardRow]:
+    """Ranked rows from the results under `paths`, optionally only those of `model`, sorted by dataset then WER.
+    Of one model's runs on the same data, the run over the most samples is kept (the newest among those)."""
+    warn = warn or (lambda message: print(message, file=sys.stderr))
+    runs: dict[tuple, list[tuple[Path, EvalResult]]] = {}
+    for file, result in collect_results(paths, warn):
+        runs.setdefault((result.model, result.commit, result.dataset, result.config, result.split), []).append(
+            (file, result)
+        )
+    kept: list[tuple[Path, EvalResult]] = []
+    for same_data in runs.values():
+        best_file, best = max(same_data, key=lambda item: (attempted_samples(item[1]), item[1].date))
+        kept.append((best_file, best))
+        for file, result in same_data:
+            if result.date > best.date and attempted_samples(result) < attempted_samples(best):
+                warn(
+                    f"leaderboard: {result.model} on {result.dataset}: the newer run over {attempted_samples(result)} "
+                    f"samples ({file}) is not shown; its run over {attempted_samples(best)} samples ({best_file}) is"
+                )
     groups: dict[tuple, list[tuple[Path, EvalResult]]] = {}
-    for file, result in newest.values():
+    for file, result in kept:
         groups.setdefault((result.dataset, result.split or ""), []).append((file, result))
     rows: list[LeaderboardRow] = []
     for group in sorted(groups):

@@ -92,7 +92,7 @@ class EvalResult:
     batch_size: int = 1
     device: str | None = None
     # The weights' dtype as loaded, per part when they differ ("float32 (encoder, projector), bfloat16 (decoder)");
-    # None for systems without torch weights. bf16 backbones move a WER: 13.2% vs 12.1% (float32) on dev-real.
+    # None for systems without torch weights. A bf16 decoder moves a WER: 13.2% vs 12.1% (float32) on dev-real.
     dtype: str | None = None
     # Samples that failed, in order: {"index", "id", "stage", "error"}. Stage "decode": the audio could not be read
     # (no row, not scored); "transcribe": the system raised (its row scored as an empty output).
@@ -164,7 +164,7 @@ class EvalResult:
             f"Model: {self.model} ({self.system})",
             f"Dataset: {self.dataset} ({where})",
             f"Date: {self.date}",
-            f"Commit: {self.commit or 'unknown'}" + (f" (version {self.model_version})" if self.model_version else ""),
+            *self._version_lines(),
             f"Samples: {self.samples} scored, {self.skipped} skipped (empty reference)" + self._failed_summary(),
             f"Corpus WER: {100 * self.wer:.2f}% (S={self.substitutions}, D={self.deletions}, I={self.insertions}, "
             f"reference words={self.reference_words})",
@@ -173,6 +173,14 @@ class EvalResult:
             f"RTFx: {rtfx} ({self.timed_audio_seconds:.1f} s of audio in {self.timed_wall_seconds:.1f} s; {warmup})",
         ]
         return lines
+
+    def _version_lines(self) -> list[str]:
+        """What version of the model ran: its git or Hub commit (a cloned or cached repository) and its package
+        version, each when known. A model directory that is not a repository of its own (a training run's model,
+        the embedded default model) has no commit of its own: the line is left out, rather than "unknown"."""
+        if self.commit:
+            return [f"Commit: {self.commit}" + (f" (version {self.model_version})" if self.model_version else "")]
+        return [f"Version: {self.model_version}"] if self.model_version else []
 
     def _failed_summary(self) -> str:
         undecoded = sum(1 for failure in self.failed if failure["stage"] == "decode")

@@ -16,10 +16,9 @@ from .projectors import PROJECTORS
 SUPPORTED_ENCODERS = ("hubert", "wav2vec2", "whisper")
 LORA_KEYS = {"r", "alpha", "dropout", "target_modules"}
 
-DEFAULT_PROMPTS = {
-    "transcribe": "Transcribe the audio.",
-    "describe": "Describe the audio.",
-}
+# Training teaches one instruction (tiny_audio/training/trainer.py). Configs saved before 2026-12 also carry a
+# "describe" prompt, which no model learned; they load as they are, and that task stays callable on them.
+DEFAULT_PROMPTS = {"transcribe": "Transcribe the audio."}
 
 
 class ASRConfig(PretrainedConfig):

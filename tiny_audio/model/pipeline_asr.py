@@ -34,10 +34,11 @@ class ASRPipeline(Pipeline):
     """Audio in (path, bytes, array, tensor or dict), `{"text": ...}` out; with `return_timestamps`,
     `{"text": ..., "chunks": [{"text": ..., "timestamp": (start, end)}, ...]}` in seconds, as Whisper's pipeline.
 
-    Call arguments: `batch_size`, `max_new_tokens`, `task` ("transcribe", "describe", ...) or a free `prompt`,
-    `chunk_length_s` (longest piece a long clip is cut into at pauses; default 8, 1 to 30), `return_timestamps` (True:
-    segments, "word": words; transcripts only, and only for models whose projector trained its CTC head), and
-    `generate_kwargs` (any other `generate()` option; a `streamer` gets every piece of one clip, then one `end()`).
+    Call arguments: `batch_size`, `max_new_tokens`, `task` (a key of the config's `prompts`) or a free `prompt`,
+    `chunk_length_s` (longest piece a long clip is cut into at pauses; default DEFAULT_CHUNK_SECONDS, 1 to
+    MAX_CHUNK_SECONDS), `return_timestamps` (True: segments, "word": words; transcripts only, and only for models whose
+    projector trained its CTC head), and `generate_kwargs` (any other `generate()` option; a `streamer` gets every
+    piece of one clip, then one `end()`).
     Each chunk's text keeps its leading space, so the chunks' texts joined are the text.
     """
 

@@ -14,10 +14,12 @@ import re
 import string
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
 
+from ..model.alignment import ctc_head_is_trained
 from ..model.constants import DEFAULT_CHUNK_SECONDS, WHISPER_MAX_SECONDS
 from ..model.decoding_options import DecodingOptions
 from .training_record import TrainingRecord, data_limitation, objective, training_datasets, training_section
@@ -126,7 +128,7 @@ def render_model_card(
         "objective": objective(recipe),
         "training": training_section(record),
         "data_limitation": data_limitation(recipe),
-        "length_limitation": _length_limitation(recipe),
+        "length_limitation": _length_limitation(recipe, config),
     }
     return string.Template(template).substitute(values)
 
@@ -243,15 +245,25 @@ def human_size(num_bytes: float) -> str:
     return f"{size:.1f} GB"
 
 
-def _length_limitation(recipe: dict | None) -> str:
+def _length_limitation(recipe: dict | None, config: dict) -> str:
     max_seconds = ((recipe or {}).get("data") or {}).get("max_seconds")
     trained = f" It was trained on clips of up to {max_seconds} s." if max_seconds else ""
     return (
         "**Long audio.** The pipeline takes audio of any length: it cuts a clip longer than `chunk_length_s` "
         f"(default {DEFAULT_CHUNK_SECONDS:g} s; at most {WHISPER_MAX_SECONDS} s with a Whisper encoder) at pauses into "
-        "pieces of at most that length and joins their texts. There are no timestamps and no speaker labels."
-        f"{trained} Called directly, the processor and `generate` take each clip whole."
+        f"pieces of at most that length and joins their texts. {_timestamps_sentence(config)} There are no speaker "
+        f"labels.{trained} Called directly, the processor and `generate` take each clip whole."
     )
+
+
+def _timestamps_sentence(config: dict) -> str:
+    """What the pipeline's `return_timestamps` gives for this model: the model's own rule (alignment.py) decides."""
+    if ctc_head_is_trained(SimpleNamespace(**config)):
+        return (
+            'Word timestamps (`return_timestamps="word"`) and segment timestamps (`return_timestamps=True`) come '
+            "from aligning the transcript with the projector's CTC head."
+        )
+    return "There are no timestamps: they need a projector trained with the CTC loss, and this one was not."
 
 
 def front_matter(card: str) -> dict:

@@ -31,6 +31,7 @@ from ..model.backbone_loading import inline_config
 from ..model.configuration_asr import ASRConfig
 from ..model.constants import WHISPER_MAX_SECONDS
 from .memory_estimate import GIB, MEMORY_FORMULA, estimate_memory, format_memory, layer_stack, sequence_shapes
+from .recipe_sections import DataOptions, SourceOptions
 
 logger = logging.getLogger(__name__)
 
@@ -239,27 +240,26 @@ def check_data(data: dict[str, Any], encoder_type: str) -> tuple[list[str], list
         problems += found
     if data.get("eval"):
         label, found = check_source(data["eval"], "validation", encoder_type)
-        clips = data["eval"].get("max_samples", 64) if isinstance(data["eval"], dict) else "?"
+        clips = data["eval"].get("max_samples", SourceOptions.max_samples) if isinstance(data["eval"], dict) else "?"
         lines.append(f"  eval ({clips} clips) {label}" + ("  <-- " + "; ".join(found) if found else ""))
         problems += found
-    low, high = float(data.get("min_seconds", 0.3)), float(data.get("max_seconds", 30.0))
+    options = DataOptions.from_section(data)
+    low, high = float(options.min_seconds), float(options.max_seconds)
     if not 0 <= low < high:
         problems.append(f"data.min_seconds {low} must be >= 0 and below data.max_seconds {high}")
     if encoder_type == "whisper" and high > WHISPER_MAX_SECONDS:
         problems.append(f"data.max_seconds {high} exceeds what a Whisper encoder takes ({WHISPER_MAX_SECONDS} s)")
-    share = float(data.get("nonspeech_fraction", 0.0))
+    share = float(options.nonspeech_fraction)
     if not 0 <= share < 1:
         problems.append(f"data.nonspeech_fraction {share} must be in [0, 1)")
-    lines.append(
-        f"  filters: clips {low:g}-{high:g} s, at most {data.get('max_words', 200)} words; non-speech {share:g}"
-    )
+    lines.append(f"  filters: clips {low:g}-{high:g} s, at most {options.max_words} words; non-speech {share:g}")
     return lines, problems
 
 
 # -- the check -------------------------------------------------------------------------------------------------
 
 
-def run_check(recipe: dict[str, Any], gpu_memory_gb: float = 80.0, gpus: int = 8, launcher: str = "single") -> str:
+def run_check(recipe: dict[str, Any], gpu_memory_gb: float, gpus: int, launcher: str) -> str:
     """The report for a loaded recipe; raises CheckFailed, holding the report, when the recipe would not run."""
     if launcher not in LAUNCHERS:
         raise ValueError(f"launcher {launcher!r} is not one of {list(LAUNCHERS)}.")

@@ -26,6 +26,7 @@ from ..model.constants import SAMPLING_RATE
 from ..model.frequency_warp import mel_band_centers
 from ..model.processing_asr import ASRProcessor
 from .augment import Augmentation
+from .recipe_sections import DataOptions
 from .replay import BatchNumbering
 
 logger = logging.getLogger(__name__)
@@ -64,8 +65,8 @@ class ASRCollator:
         processor: ASRProcessor,
         instruction: str,
         augmentation: Augmentation | None = None,
-        min_seconds: float = 0.3,
-        max_seconds: float = 30.0,
+        min_seconds: float = DataOptions.min_seconds,
+        max_seconds: float = DataOptions.max_seconds,
         seed: int = 0,
         skip_log: str | Path | None = None,
         rank: int = 0,

@@ -14,6 +14,7 @@ from torch import nn
 
 from ..model.configuration_asr import audio_layout, count_encoder_frames
 from ..model.constants import SAMPLING_RATE
+from .recipe_sections import DataOptions
 
 MEL_FRAMES_PER_SECOND = 100  # Whisper's feature extractor: 10 ms hop
 PROMPT_TOKENS = 64  # chat template + instruction around the audio; SmolLM3's template adds a ~40-token system block
@@ -57,8 +58,8 @@ class Shapes:
 
 def sequence_shapes(model: nn.Module, recipe: dict[str, Any]) -> Shapes:
     """Audio seconds -> encoder input -> encoder frames -> audio tokens, plus prompt and longest transcript."""
-    data, training = recipe["data"], recipe["training"]
-    seconds = float(data.get("max_seconds", 30.0))
+    data, training = DataOptions.from_section(recipe["data"]), recipe["training"]
+    seconds = float(data.max_seconds)
     per_second = MEL_FRAMES_PER_SECOND if model.encoder.config.model_type == "whisper" else SAMPLING_RATE
     encoder_input = round(seconds * per_second)
     layout = audio_layout(model.encoder.config, model.config.projector_stack)
@@ -70,7 +71,7 @@ def sequence_shapes(model: nn.Module, recipe: dict[str, Any]) -> Shapes:
         encoder_frames=frames,
         audio_tokens=math.ceil(frames / layout["stack"]),
         prompt_tokens=PROMPT_TOKENS,
-        transcript_tokens=math.ceil(int(data.get("max_words", 200)) * TOKENS_PER_WORD) + 1,  # + end of turn
+        transcript_tokens=math.ceil(int(data.max_words) * TOKENS_PER_WORD) + 1,  # + end of turn
     )
 
 

@@ -4,7 +4,10 @@ A recipe has four sections:
     model         ASRConfig fields: what the model is
     data          train sources (weighted mix), eval source, filters, non-speech share, text normalisation
     augmentation  on-the-fly speed / reverb / noise / gain for training batches (never in evaluation)
-    training      Hugging Face TrainingArguments fields, plus tiny-audio's own (trainer.OUR_TRAINING_KEYS)
+    training      Hugging Face TrainingArguments fields, plus tiny-audio's own (recipe_sections.OwnTrainingOptions)
+
+Every key and value is checked against the code that takes it (`recipe_schema.py`): a typo is an error that names the
+nearest valid key, not a setting silently ignored.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any
 
 import yaml
 
-SECTIONS = ("model", "data", "augmentation", "training")
+from .recipe_schema import SECTION_SCHEMAS, RecipeError, check_recipe
+
+SECTIONS = tuple(SECTION_SCHEMAS)
 
 
 class RecipeLoader(yaml.SafeLoader):
@@ -42,18 +47,20 @@ def parse_value(text: str) -> Any:
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Read a recipe and apply `section.key=value` overrides (values parsed as YAML: 1e-3, true, [a, b])."""
+    """Read a recipe and apply `section.key=value` overrides (values parsed as YAML: 1e-3, true, [a, b]); raises
+    `RecipeError` (a ValueError) for a key that nothing takes or a value of the wrong type."""
     path = Path(path)
     if not path.is_file():
         available = sorted(p.stem for p in Path("configs").glob("*.yaml")) if Path("configs").is_dir() else []
         raise FileNotFoundError(f"No recipe at {path}; recipes in configs/: {available or 'none found'}.")
     recipe = parse_value(path.read_text()) or {}
-    unknown = set(recipe) - set(SECTIONS)
-    if unknown:
-        raise ValueError(f"{path}: unknown sections {sorted(unknown)}; a recipe has {list(SECTIONS)}.")
+    if not isinstance(recipe, dict):
+        raise RecipeError(f"{path} is not a recipe: a recipe is a mapping of the sections {list(SECTIONS)}.")
+    check_recipe(recipe, lambda key: f" (in {path})")  # before the overrides: a typo is named where it was made
     recipe = {section: copy.deepcopy(recipe.get(section) or {}) for section in SECTIONS}
     for override in overrides or []:
         apply_override(recipe, override)
+        check_recipe(recipe, lambda key, override=override: f" (override {override})")
     return recipe
 
 
@@ -62,12 +69,12 @@ def apply_override(recipe: dict[str, Any], override: str) -> None:
     key, separator, raw_value = override.partition("=")
     keys = key.strip().split(".")
     if not separator or len(keys) < 2 or keys[0] not in SECTIONS:
-        raise ValueError(f"Override {override!r} must look like section.key=value with section in {list(SECTIONS)}.")
+        raise RecipeError(f"Override {override!r} must look like section.key=value with section in {list(SECTIONS)}.")
     target = recipe
     for part in keys[:-1]:
         if target.get(part) is None:
             target[part] = {}
         if not isinstance(target[part], dict):
-            raise ValueError(f"Override {override!r}: {part!r} is not a section of nested keys.")
+            raise RecipeError(f"Override {override!r}: {part!r} is not a mapping of nested keys.")
         target = target[part]
     target[keys[-1]] = parse_value(raw_value)

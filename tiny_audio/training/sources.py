@@ -10,13 +10,16 @@ source once for the loader here, the recipe check and the model card.
 
 from __future__ import annotations
 
+import glob
 import logging
+from pathlib import Path
 from typing import Any
 
 import datasets
 
 from ..data.source_spec import parse_source
 from .filtering import filter_examples
+from .recipe_sections import DataOptions, SourceOptions
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +69,8 @@ def load_source(spec: dict[str, Any], default_split: str = "train") -> datasets.
         dataset = load_audiofolder(location, split, spec.get("audio_column"), spec.get("text_column"))
         text_column, audio_column = "text", "audio"
     else:
-        dataset = datasets.load_dataset("parquet", data_files={split: location}, split=split)
+        # The recipe's value as written: a path, a glob or a list of them (`location` is it as one string).
+        dataset = datasets.load_dataset("parquet", data_files={split: spec["parquet"]}, split=split)
     return _standardise(dataset, audio_column, text_column, spec)
 
 
@@ -122,17 +126,14 @@ def _streamed(dataset):
 
 def build_training_mix(data: dict[str, Any], seed: int):
     """The weighted mix of `data.train` sources, filtered, plus the non-speech share."""
-    specs = data.get("train") or []
+    options = DataOptions.from_section(data)
+    specs = options.train
     if not specs:
         raise ValueError("data.train lists no sources; see tiny_audio/data/source_spec.py for the accepted forms.")
-    min_seconds, max_seconds = data.get("min_seconds", 0.3), data.get("max_seconds", 30.0)
-    max_words = data.get("max_words", 200)
-    parts = [
-        filter_examples(load_source(spec), min_seconds, max_seconds, max_words, parse_source(spec).name)
-        for spec in specs
-    ]
+    bounds = (options.min_seconds, options.max_seconds, options.max_words)
+    parts = [filter_examples(load_source(spec), *bounds, parse_source(spec).name) for spec in specs]
     parts = _common_columns(parts)
-    weights = [float(spec.get("weight", 1.0)) for spec in specs]
+    weights = [float(spec.get("weight", SourceOptions.weight)) for spec in specs]
     streaming = any(isinstance(part, datasets.IterableDataset) for part in parts)
     if streaming:  # one audio type for every part: the plain struct of streamed sources (see _standardise)
         parts = [_streamed(part) for part in parts]
@@ -141,11 +142,11 @@ def build_training_mix(data: dict[str, Any], seed: int):
     else:
         probabilities = [w / sum(weights) for w in weights]
         mix = datasets.interleave_datasets(parts, probabilities, seed=seed, stopping_strategy="all_exhausted")
-    share = float(data.get("nonspeech_fraction", 0.0))
+    share = float(options.nonspeech_fraction)
     if not 0 <= share < 1:
         raise ValueError(f"data.nonspeech_fraction must be in [0, 1), got {share}.")
     if share > 0 and streaming:  # endless streams: a fixed pool of clips, drawn with probability `share`
-        pool = _streamed(nonspeech_dataset(int(data.get("nonspeech_pool", 2000)), seed))
+        pool = _streamed(nonspeech_dataset(int(options.nonspeech_pool), seed))
         mix = datasets.interleave_datasets(
             _common_columns([mix, pool]), [1 - share, share], seed=seed, stopping_strategy="all_exhausted"
         )
@@ -154,3 +155,33 @@ def build_training_mix(data: dict[str, Any], seed: int):
         mix = datasets.concatenate_datasets(_common_columns([mix, nonspeech_dataset(count, seed)]))
         logger.info("training mix: %d speech + %d non-speech examples", len(mix) - count, count)
     return mix
+
+
+class MissingSource(FileNotFoundError):
+    """A local data source that is not on this machine; the message is one line that says what to build."""
+
+
+def check_local_sources(data: dict[str, Any]) -> None:
+    """Raise MissingSource, one line that says what to build, for a local source (corpus, audiofolder, parquet)
+    of `data.train` or `data.eval` that is not on this machine: checked before a model is loaded."""
+    from ..data.load import DEV_REAL, split_files
+
+    options = DataOptions.from_section(data)
+    named = [(f"data.train[{index}]", spec, "train") for index, spec in enumerate(options.train)]
+    named += [("data.eval", options.eval, "validation")] if options.eval else []
+    for where, spec, default_split in named:
+        source = parse_source(spec, default_split)
+        if source.kind == "corpus" and source.location != DEV_REAL:
+            try:
+                split_files(source.location, source.split)
+            except FileNotFoundError as error:
+                raise MissingSource(f"{where}: {error}") from None
+        elif source.kind == "audiofolder" and not Path(source.location).is_dir():
+            raise MissingSource(
+                f"{where}: no folder {source.location}; an audiofolder source is a folder of audio files with a "
+                "metadata.csv (file_name, text)."
+            )
+        elif source.kind == "parquet":
+            patterns = spec["parquet"] if isinstance(spec["parquet"], list) else [spec["parquet"]]
+            if missing := [pattern for pattern in patterns if not glob.glob(str(pattern))]:
+                raise MissingSource(f"{where}: no parquet file matches {missing[0]}.")

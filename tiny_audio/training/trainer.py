@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
+from ..data.source_spec import parse_source
 from ..model.backbone_loading import cpu_lacks_fast_half_precision
 from ..model.configuration_asr import ASRConfig
 from ..model.ctc_head import ctc_greedy_decode
@@ -30,8 +31,9 @@ from .checkpoints import last_complete_checkpoint
 from .collator import PLACEHOLDER, ASRCollator, batch_audio, read_skip_log
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
+from .recipe_sections import DataOptions, OwnTrainingOptions, SourceOptions, field_names
 from .replay import ReplayableRandomness
-from .sources import build_training_mix, load_source, source_name
+from .sources import build_training_mix, check_local_sources, load_source
 from .wall_clock import WallClock
 
 logger = logging.getLogger(__name__)
@@ -39,14 +41,7 @@ logger = logging.getLogger(__name__)
 SKIP_LOG = "skipped_samples.jsonl"  # in the output directory: the samples every attempt skipped (collator.py)
 # TrainingArguments that tiny-audio sets itself: the collator needs the raw columns, and labels are named "labels".
 FIXED_ARGUMENTS = {"remove_unused_columns": False, "label_names": ["labels"]}
-OUR_TRAINING_KEYS = (
-    "encoder_cache",
-    "backbone_dtype",
-    "init_from",
-    "init_ignore_mismatched_sizes",
-    "ctc_weight",
-    "ctc_only_steps",
-)
+OUR_TRAINING_KEYS = field_names(OwnTrainingOptions)  # the rest of a recipe's `training` section is TrainingArguments
 
 
 class ASRTrainer(Trainer):
@@ -246,7 +241,7 @@ def load_eval_examples(spec: dict[str, Any] | None, seed: int, collator: ASRColl
     if not spec:
         return []
     dataset = load_source(spec, default_split="validation")
-    limit = int(spec.get("max_samples", 64))
+    limit = int(spec.get("max_samples", SourceOptions.max_samples))
     if hasattr(dataset, "__len__") and len(dataset) > limit:
         dataset = dataset.shuffle(seed=seed).select(range(limit))
     examples = []
@@ -254,7 +249,9 @@ def load_eval_examples(spec: dict[str, Any] | None, seed: int, collator: ASRColl
         if row["text"].strip() and (waveform := collator.usable_audio(row["audio"])) is not None:
             examples.append((waveform, row["text"]))
     if not examples:
-        logger.warning("data.eval: no usable clip in %s; the run will not evaluate", source_name(spec))
+        logger.warning(
+            "data.eval: no usable clip in %s; the run will not evaluate", parse_source(spec, "validation").name
+        )
     return examples
 
 
@@ -272,27 +269,28 @@ def train(recipe: dict[str, Any]) -> Path:
     """Run (or resume) the recipe; returns the directory of the saved model."""
     started = time.time()
     args = training_arguments(recipe["training"])
+    ours = OwnTrainingOptions.from_section(recipe["training"])
+    data = recipe["data"]
     augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
     if augmentation.enabled and args.dataloader_persistent_workers and args.dataloader_num_workers > 0:
         raise ValueError(
             "training.dataloader_persistent_workers keeps each worker's collator from one epoch to the next, so a "
             "resumed run could not replay the augmentation (tiny_audio/training/replay.py); set it to false."
         )
+    check_local_sources(data)  # a missing corpus is named before the backbones load
     set_seed(args.seed)  # the fresh weights (projector, LoRA) too come from the run's seed
-    model, processor = build_model(recipe["model"], recipe["training"].get("backbone_dtype"))
-    if recipe["training"].get("init_from"):  # warm start: continue from a saved model's trained weights
-        warm_start(
-            model, recipe["training"]["init_from"], recipe["training"].get("init_ignore_mismatched_sizes", False)
-        )
-    data = recipe["data"]
+    model, processor = build_model(recipe["model"], ours.backbone_dtype)
+    if ours.init_from:  # warm start: continue from a saved model's trained weights
+        warm_start(model, ours.init_from, ours.init_ignore_mismatched_sizes)
     instruction = model.config.instruction(task="transcribe")
-    if recipe["training"].get("encoder_cache"):
+    if ours.encoder_cache:
         if augmentation.enabled or model.config.encoder_lora is not None:
             raise ValueError(
                 "training.encoder_cache needs a frozen encoder and augmentation off (outputs must repeat)."
             )
         model.encoder_cache = EncoderCache()
-    bounds = {"min_seconds": data.get("min_seconds", 0.3), "max_seconds": data.get("max_seconds", 30.0)}
+    data_options = DataOptions.from_section(data)
+    bounds = {"min_seconds": data_options.min_seconds, "max_seconds": data_options.max_seconds}
     last_checkpoint = last_complete_checkpoint(args.output_dir)
     skip_log = Path(args.output_dir) / SKIP_LOG
     if last_checkpoint is None:  # a fresh start: samples skipped by an attempt that saved nothing are skipped anew
@@ -320,13 +318,13 @@ def train(recipe: dict[str, Any]) -> Path:
         callbacks=callbacks,
         eval_dataset=load_eval_examples(data.get("eval"), args.seed, eval_collator) or None,
         eval_collator=eval_collator,
-        ctc_weight=recipe["training"].get("ctc_weight", 0.0),
-        ctc_only_steps=recipe["training"].get("ctc_only_steps", 0),
+        ctc_weight=ours.ctc_weight,
+        ctc_only_steps=ours.ctc_only_steps,
     )
     if last_checkpoint:
         logger.info("resuming from %s", last_checkpoint)
     output = trainer.train(resume_from_checkpoint=last_checkpoint)
-    final_metrics = trainer.evaluate() if trainer.eval_dataset else {}
+    final_metrics = final_evaluation(trainer)
     model_dir = Path(args.output_dir) / "model"
     if trainer.is_world_process_zero():  # one process writes
         run = {"started": started, "resumed_from": last_checkpoint, "final_eval": final_metrics, "clock": clock}
@@ -339,6 +337,17 @@ def train(recipe: dict[str, Any]) -> Path:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
     return model_dir
+
+
+def final_evaluation(trainer: Trainer) -> dict[str, float]:
+    """The evaluation of the trained model: the Trainer's own when it evaluated at the last step (eval_steps divides
+    max_steps, as in the recipes), else one evaluation now. Before, a finished run scored the same clips twice."""
+    if not trainer.eval_dataset:
+        return {}
+    for entry in reversed(trainer.state.log_history):
+        if entry.get("step") == trainer.state.global_step and "eval_wer" in entry:
+            return {key: value for key, value in entry.items() if key.startswith("eval_")}
+    return trainer.evaluate()
 
 
 def log_skipped(skipped: dict[str, str], shown: int = 50) -> None:
