@@ -16,6 +16,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .ivr_dev import DESCRIPTION as IVR_DEV_DESCRIPTION
+from .ivr_dev import IVR_DEV, ivr_dev_manifest
+
 __all__ = [
     "DATASETS",
     "DatasetSource",
@@ -27,7 +30,6 @@ __all__ = [
 
 ESB = "hf-audio/esb-datasets-test-only-sorted"
 DEV_REAL = "dev-real"
-IVR_DEV = "ivr-dev"  # tiny_audio.evaluation.ivr_dev says where it is read from
 CORPUS_SPLITS = ("train", "validation", "test")  # the splits `tiny_audio.data.load_corpus` reads
 MANIFEST_SUFFIXES = (".tsv", ".csv", ".jsonl")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm")
@@ -272,11 +274,17 @@ def resolve_dataset(name_or_path: str, split: str | None = None, config: str | N
             description="10 real-speech clips from Debian's pocketsphinx-testdata",
         )
     if text == IVR_DEV:
-        from tiny_audio.evaluation.ivr_dev import ivr_dev_source
-
         if config is not None:
             raise ValueError(f"{IVR_DEV!r} has no configs; leave out --config")
-        return ivr_dev_source()
+        return DatasetSource(
+            name=IVR_DEV,
+            kind="manifest",
+            location=str(ivr_dev_manifest()),
+            split=None,
+            audio_column="file",
+            text_column="text",
+            description=IVR_DEV_DESCRIPTION,
+        )
     path = Path(text).expanduser()
     if path.exists():
         kind, label = _local_kind(path), _label(path)

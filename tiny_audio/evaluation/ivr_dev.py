@@ -15,9 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tiny_audio.evaluation.datasets import DatasetSource
-
-__all__ = ["ENV_VAR", "IVR_DEV", "MANIFEST", "default_root", "ivr_dev_root", "ivr_dev_source"]
+__all__ = ["DESCRIPTION", "ENV_VAR", "IVR_DEV", "MANIFEST", "default_root", "ivr_dev_manifest", "ivr_dev_root"]
 
 IVR_DEV = "ivr-dev"
 ENV_VAR = "TINY_AUDIO_IVR_DEV_DIR"
@@ -36,8 +34,8 @@ def ivr_dev_root() -> Path:
     return Path(configured).expanduser() if configured else default_root()
 
 
-def ivr_dev_source(root: Path | None = None) -> DatasetSource:
-    """The set as a manifest source (ids are the file names without suffix); raises if its manifest is absent."""
+def ivr_dev_manifest(root: Path | None = None) -> Path:
+    """The set's manifest (ids are the file names without suffix); raises if it is absent."""
     root = ivr_dev_root() if root is None else Path(root)
     manifest = root / MANIFEST
     if not manifest.is_file():
@@ -45,15 +43,7 @@ def ivr_dev_source(root: Path | None = None) -> DatasetSource:
             f"{IVR_DEV}: no {MANIFEST} in {root}; put the ivr-dev folder at {default_root()} (shared/ beside the "
             f"repo), set {ENV_VAR}=/path/to/ivr-dev, or pass --dataset /path/to/ivr-dev"
         )
-    return DatasetSource(
-        name=IVR_DEV,
-        kind="manifest",
-        location=str(manifest),
-        split=None,
-        audio_column="file",
-        text_column="text",
-        description=DESCRIPTION,
-    )
+    return manifest
 
 
 def development_sets() -> str:
