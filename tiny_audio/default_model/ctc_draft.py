@@ -1,0 +1,1 @@
+../model/ctc_draft.py
