@@ -100,6 +100,7 @@ def check_parses(program: str, argv: list[str], monkeypatch, capsys) -> None:
 
             main(argv)
         else:
+            monkeypatch.syspath_prepend(str(script.parent))  # as `python script.py` puts its folder first
             runpy.run_path(str(script), run_name="__main__")
     except Parsed:
         return
