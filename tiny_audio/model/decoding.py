@@ -1,8 +1,9 @@
 """Decoding: the options of `ASRModel.generate`, validated in one place, and the search that uses them.
 
-`DecodingOptions` is the one definition of tiny-audio's decoding options: the model's config (`generation`), the
-pipeline's `generate_kwargs`, `tiny-audio transcribe`'s flags and the model card all go through it. The search is
-transformers' `generate` on the decoder, with the audio embeddings in the prompt, plus three things of our own:
+`DecodingOptions` (decoding_options.py) is the one definition of tiny-audio's decoding options: the model's config
+(`generation`), the pipeline's `generate_kwargs`, `tiny-audio transcribe`'s flags and the model card all go through
+it. The search is transformers' `generate` on the decoder, with the audio embeddings in the prompt, plus our own:
+- greedy search checks the CTC head's transcript as a draft, several tokens a decoder pass (`ctc_draft`, ctc_draft.py);
 - CTC prefix scoring (`ctc_decoding_weight`): the projector's CTC head weighs each step's candidate tokens
   (`ctc_head.CTCPrefixScorer`), which keeps the decoder's language model from preferring fluent text the audio lacks;
 - test-time frequency warps (`frequency_warps`): each clip is encoded at several vocal-tract warps of its log-mel
@@ -102,7 +103,7 @@ def decode(
 
 def _drafts_apply(model, options: DecodingOptions, passthrough: dict[str, Any], audio_features) -> bool:
     """Whether greedy search checks the CTC head's draft (`ctc_draft`) instead of writing token by token. When it
-    could but cannot, the reason is logged: the text is the same either way, only slower."""
+    could but cannot, the reason is logged: in float32 the text is the same either way, only slower."""
     if not options.ctc_draft or options.num_beams > 1 or options.do_sample or audio_features is None:
         return False
     unsupported = sorted(passthrough.keys() - DRAFT_PASSTHROUGH)
