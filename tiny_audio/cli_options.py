@@ -89,6 +89,15 @@ def check_device(name: str) -> str:
     raise ValueError(f"{name!r} is not available on this machine; it takes {_accepted()}.")
 
 
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """`--device`, as transcribe, eval and demo take it: checked against the devices this machine has."""
+    parser.add_argument(
+        "--device",
+        type=argument_type(check_device, "device"),
+        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
+    )
+
+
 def _accepted() -> str:
     import torch
 

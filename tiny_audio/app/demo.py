@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..cli_options import argument_type, check_device
+from ..cli_options import add_device_argument
 from ..evaluation.hub import ModelUnavailableError
 from ..model.audio_input import load_audio
 from ..model.constants import SAMPLING_RATE
@@ -198,11 +198,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", default="127.0.0.1", help="address to serve on (default: %(default)s; 0.0.0.0: every interface)"
     )
     parser.add_argument("--port", type=int, default=7860, help="(default: %(default)s)")
-    parser.add_argument(
-        "--device",
-        type=argument_type(check_device, "device"),
-        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
-    )
+    add_device_argument(parser)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument(
         "--verbose", action="store_true", help="when the model cannot be loaded, also print the full error"

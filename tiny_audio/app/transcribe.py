@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from tqdm.auto import tqdm
 
-from ..cli_options import argument_type, check_device, option_type
+from ..cli_options import add_device_argument, option_type
 from ..model.audio_input import is_url
 from ..model.constants import DEFAULT_CHUNK_SECONDS
 from ..model.decoding_options import MAX_BATCH_SIZE, MAX_CHUNK_SECONDS, MAX_NEW_TOKENS, MAX_NUM_BEAMS
@@ -169,11 +169,7 @@ def register(subparsers) -> None:
         help="longer audio is cut at pauses into pieces of at most this many seconds, 1 to "
         f"{MAX_CHUNK_SECONDS:g} (default: {DEFAULT_CHUNK_SECONDS:g})",
     )
-    parser.add_argument(
-        "--device",
-        type=argument_type(check_device, "device"),
-        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
-    )
+    add_device_argument(parser)
     parser.add_argument(
         "--format",
         choices=FORMATS,

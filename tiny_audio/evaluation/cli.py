@@ -18,7 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from tiny_audio.cli_options import argument_type, at_least_one, check_device, option_type
+from tiny_audio.cli_options import add_device_argument, argument_type, at_least_one, option_type
 from tiny_audio.model.decoding_options import MAX_BATCH_SIZE
 
 __all__ = ["main", "register", "run"]
@@ -64,11 +64,7 @@ def register(subparsers) -> None:
         default=1,
         help=f"clips per model call, 1 to {MAX_BATCH_SIZE} (default: %(default)s)",
     )
-    parser.add_argument(
-        "--device",
-        type=argument_type(check_device, "device"),
-        help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
-    )
+    add_device_argument(parser)
     parser.add_argument(
         "--dtype",
         choices=DTYPES,
