@@ -25,9 +25,20 @@ from . import kokoro
 from .build_summary import BuildSummary
 from .card import write_card
 from .dev_real import dev_transcripts
+from .everyday import everyday_texts
 from .plan import SHARD_SIZE, SPLITS, Shard, make_plan, plan_fingerprint
 from .schema import corpus_features
-from .sources import AUSTEN_NOVELS, TEXTS, TextSource, austen_source, read_austen, read_wordnet_examples, wordnet_source
+from .sources import (
+    AUSTEN_NOVELS,
+    DEFAULT_TEXTS,
+    TEXTS,
+    TextSource,
+    austen_source,
+    everyday_source,
+    read_austen,
+    read_wordnet_examples,
+    wordnet_source,
+)
 from .synth import ShardResult, build_shard, init_worker, load_shard_result, run_shard_job
 from .text import Sentence, clean_corpus, clean_sentence, sentences_from_prose
 from .voices import DEFAULT_ENGINES, INSTALL_HINT, Voice, discover_voices
@@ -60,12 +71,19 @@ def _wordnet_sentences() -> tuple[list[Sentence], Counter[str]]:
     return [s for part, pieces in examples.items() for s in _cleaned(pieces, f"wordnet/{part}", dropped)], dropped
 
 
+@functools.lru_cache(maxsize=1)
+def _everyday_sentences() -> tuple[list[Sentence], Counter[str]]:
+    dropped: Counter[str] = Counter()
+    return _cleaned(everyday_texts(), "everyday", dropped), dropped
+
+
 # Each text source by name (`--texts`): its sentences, split and cleaned, with what was dropped and why; its card.
-_TEXT_READERS = {"austen": (_austen_sentences, austen_source), "wordnet": (_wordnet_sentences, wordnet_source)}
+_TEXT_READERS = {"austen": (_austen_sentences, austen_source), "wordnet": (_wordnet_sentences, wordnet_source),
+                 "everyday": (_everyday_sentences, everyday_source)}  # fmt: skip
 
 
 def corpus_sentences(
-    sentences: Sequence[str] | None = None, dropped: Counter[str] | None = None, texts: Sequence[str] = TEXTS
+    sentences: Sequence[str] | None = None, dropped: Counter[str] | None = None, texts: Sequence[str] = DEFAULT_TEXTS
 ) -> tuple[list[Sentence], list[TextSource]]:
     """Cleaned sentences from the named text sources, or from `sentences` (each cleaned; bad ones dropped and
     counted); duplicates across sources and anything overlapping the development set are removed."""
@@ -200,12 +218,13 @@ def build_corpus(
     split_fractions: dict[str, float] | None = None,
     shard_size: int = SHARD_SIZE,
     sentences: Sequence[str] | None = None,
-    texts: Sequence[str] = TEXTS,
+    texts: Sequence[str] = DEFAULT_TEXTS,
     voices: Sequence[Voice] | None = None,
     overwrite: bool = False,
     progress: bool = True,
     splits: Sequence[str] = SPLITS,
     shard_range: range | None = None,
+    channels: Sequence[str] = ("clean",),
 ) -> BuildSummary:
     """Build (or resume) a synthetic speech corpus in `output_dir`; returns what was built.
 
@@ -218,6 +237,7 @@ def build_corpus(
     splits, shard_range: make only these splits, and within each only the shards numbered in `shard_range` (e.g.
     just the test split to evaluate, or one range of shards per machine). The plan is always the whole corpus's,
     so the part made is exactly that part of the full build, and a later run without them fills in the rest.
+    channels: each clip is passed through one of these codecs, drawn with its voice (`channels.py`).
     """
     start = time.perf_counter()
     unknown = sorted(set(splits) - set(SPLITS))
@@ -235,11 +255,12 @@ def build_corpus(
     voice_list = sorted(voices) if voices is not None else discover_voices(tuple(engines))
     if not voice_list:
         raise RuntimeError(f"no TTS voices found for engines {list(engines)}: {INSTALL_HINT}")
-    shards = make_plan(pool_sentences, voice_list, hours, seed, split_fractions, shard_size)
+    shards = make_plan(pool_sentences, voice_list, hours, seed, split_fractions, shard_size, channels)
     fingerprint = plan_fingerprint(shards)
     settings = {"hours": hours, "seed": seed, "max_sentences": max_sentences, "engines": sorted(engines),
                 "split_fractions": split_fractions, "shard_size": shard_size, "voices": len(voice_list),
-                "sentences": len(pool_sentences), "text_source": "+".join(t.name for t in sources)}  # fmt: skip
+                "sentences": len(pool_sentences), "text_source": "+".join(t.name for t in sources),
+                "channels": list(channels)}  # fmt: skip
     _prepare_output(output, fingerprint, settings, overwrite)
 
     results: dict[str, ShardResult] = {}

@@ -8,8 +8,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from .channels import CHANNELS
 from .plan import SHARD_SIZE, SPLITS
-from .sources import TEXTS
+from .sources import DEFAULT_TEXTS, TEXTS
 from .voices import DEFAULT_ENGINES, ENGINES
 
 DEFAULT_OUTPUT = "data/synth"
@@ -56,6 +57,7 @@ def _synth(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         splits=args.splits,
         shard_range=args.shards,
+        channels=args.channels,
     )
     for split, info in summary.splits.items():
         print(
@@ -148,8 +150,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument(
         "--texts",
         type=_comma_list(TEXTS, "text source(s)"),
-        default=",".join(TEXTS),
-        help=f"comma list of text sources (default {','.join(TEXTS)})",
+        default=list(DEFAULT_TEXTS),
+        help=f"comma list of {','.join(TEXTS)} (default {','.join(DEFAULT_TEXTS)})",
+    )
+    synth.add_argument(
+        "--channels",
+        type=_comma_list(CHANNELS, "channel(s)"),
+        default=["clean"],
+        help=f"comma list of {','.join(CHANNELS)}: each clip goes through one codec (ffmpeg), drawn uniformly "
+        "(default clean)",
     )
     synth.add_argument("--validation-fraction", type=float, default=0.05, help="share of sentences and hours")
     synth.add_argument("--test-fraction", type=float, default=0.05, help="share of sentences and hours")

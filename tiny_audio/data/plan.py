@@ -56,6 +56,7 @@ class Utterance:
     voice: Voice
     speed: float
     pitch: float
+    channel: str = "clean"  # the codec it is heard through (channels.py)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,12 @@ def _engine_weights(voices: Sequence[Voice]) -> tuple[list[str], list[float]]:
 
 
 def plan_split(
-    split: str, sentences: Sequence[Sentence], voices: Sequence[Voice], seconds: float, seed: int
+    split: str,
+    sentences: Sequence[Sentence],
+    voices: Sequence[Voice],
+    seconds: float,
+    seed: int,
+    channels: Sequence[str] = ("clean",),
 ) -> list[Utterance]:
     """Assign voices, speeds and pitches to the split's sentences in order until `seconds` of audio is planned.
 
@@ -129,7 +135,11 @@ def plan_split(
         voice = rng.choice(by_engine[engine])
         speed = round(rng.uniform(*SPEED_RANGE), 3)
         pitch = round(rng.uniform(*PITCH_RANGE), 3)
-        planned.append(Utterance(f"{split}-{i:06d}", split, sentence.text, sentence.source, voice, speed, pitch))
+        # Drawn only when there is a choice, so a plan without channels is the plan made before they existed.
+        channel = rng.choice(channels) if len(channels) > 1 else channels[0]
+        planned.append(
+            Utterance(f"{split}-{i:06d}", split, sentence.text, sentence.source, voice, speed, pitch, channel)
+        )
         total += estimate_seconds(sentence.text, speed)
         i += 1
     return planned
@@ -142,8 +152,10 @@ def make_plan(
     seed: int,
     fractions: dict[str, float] | None = None,
     shard_size: int = SHARD_SIZE,
+    channels: Sequence[str] = ("clean",),
 ) -> list[Shard]:
-    """The whole corpus as shards: sentences and voices split, clips assigned, grouped `shard_size` per file."""
+    """The whole corpus as shards: sentences and voices split, clips assigned, grouped `shard_size` per file; each
+    clip heard through one of `channels` (`channels.py`), drawn uniformly."""
     if hours <= 0:
         raise ValueError(f"hours must be > 0, got {hours}")
     if shard_size < 1:
@@ -160,7 +172,9 @@ def make_plan(
     shards = []
     for split in SPLITS:
         share = 1.0 - sum(fractions.values()) if split == "train" else fractions.get(split, 0.0)
-        utterances = plan_split(split, sentence_splits[split], voice_splits[split], hours * 3600 * share, seed)
+        utterances = plan_split(
+            split, sentence_splits[split], voice_splits[split], hours * 3600 * share, seed, channels
+        )
         count = math.ceil(len(utterances) / shard_size)
         for index in range(count):
             chunk = tuple(utterances[index * shard_size : (index + 1) * shard_size])
@@ -174,5 +188,7 @@ def plan_fingerprint(shards: Sequence[Shard]) -> str:
     for shard in shards:
         for u in shard.utterances:
             record = asdict(u) | {"voice": u.voice.id}
+            if u.channel == "clean":  # absent from plans made before channels existed: they still resume
+                del record["channel"]
             digest.update(json.dumps(record, sort_keys=True).encode())
     return digest.hexdigest()

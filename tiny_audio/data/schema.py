@@ -27,6 +27,7 @@ def corpus_features() -> datasets.Features:
             "pitch": datasets.Value("float32"),  # -1 (lowest) .. 1 (highest), engine-neutral
             "duration": datasets.Value("float32"),  # seconds
             "source": datasets.Value("string"),  # where the sentence comes from, e.g. "austen/emma"
+            "channel": datasets.Value("string"),  # the codec the clip was passed through, or "clean"
         }
     )
 

@@ -25,6 +25,7 @@ import soundfile as sf
 import soxr
 
 from ..model.constants import SAMPLING_RATE
+from .channels import apply_channel
 from .engines import synthesize
 from .plan import Shard, Utterance
 
@@ -54,8 +55,9 @@ def render(utterance: Utterance, timings: dict[str, float]) -> tuple[bytes, floa
     timings["synthesis"] += resampled - start
     if round(rate) != SAMPLING_RATE:
         audio = soxr.resample(audio, rate, SAMPLING_RATE, quality="HQ")
+    audio = apply_channel(audio, utterance.channel)
     encoded = time.perf_counter()
-    timings["resample"] += encoded - resampled
+    timings["resample"] += encoded - resampled  # the channel's codec round trip included
     seconds = len(audio) / SAMPLING_RATE
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
     if seconds < MIN_ENGINE_SECONDS or peak < SILENCE_PEAK:
@@ -97,6 +99,7 @@ def build_shard(
                 "pitch": u.pitch,
                 "duration": round(seconds, 3),
                 "source": u.source,
+                "channel": u.channel,
             }
             for name in schema.names:
                 columns[name].append(row[name])
