@@ -6,18 +6,29 @@ live with what they judge: `option_type(name, parse)` hands decoding and pipelin
 chunk_length_s, ...) to `tiny_audio.model.decoding_options.check_option`, whose bounds the pipeline and `generate()`
 share. Defined here: `at_least_one` for counts, `positive_number` for amounts, and `check_device` for the
 `--device` of `tiny-audio transcribe`, `eval` and `demo` (torch would refuse a bad one only once the weights are
-loaded, in a traceback: "Torch not compiled with CUDA enabled", "Expected one of cpu, cuda, ...").
+loaded, in a traceback: "Torch not compiled with CUDA enabled", "Expected one of cpu, cuda, ..."). `--context` and
+`--context-file` (transcribe, eval) are judged by the model's own `context_words.check_context`.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from .model.context_words import check_context
 from .model.decoding_options import check_option
 
-__all__ = ["argument_type", "at_least_one", "check_device", "option_type", "positive_number"]
+__all__ = [
+    "add_context_arguments",
+    "argument_type",
+    "at_least_one",
+    "check_device",
+    "option_type",
+    "positive_number",
+    "read_context_file",
+]
 
 
 def argument_type(check: Callable[[str], Any], name: str) -> Callable[[str], Any]:
@@ -95,6 +106,39 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
         "--device",
         type=argument_type(check_device, "device"),
         help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)",
+    )
+
+
+def read_context_file(path: str) -> tuple[str, ...]:
+    """The context in a text file: one entry per line; blank lines and lines starting with # are left out."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise ValueError(f"cannot read {path}: {reason}") from None
+    entries = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        return check_context(entries)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def add_context_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--context` or `--context-file`, as transcribe and eval take them: checked by the model's own rules."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--context",
+        type=argument_type(check_context, "context"),
+        metavar="WORDS",
+        help='comma-separated names and words that may occur in the audio, e.g. "Tiny Audio, Hugging Face" '
+        "(docs/context.md: no shipped model was trained with context yet)",
+    )
+    group.add_argument(
+        "--context-file",
+        dest="context",
+        type=argument_type(read_context_file, "context_file"),
+        metavar="FILE",
+        help="the context from a text file, one entry per line (blank lines and # comments left out)",
     )
 
 

@@ -1,9 +1,9 @@
 """`tiny-audio demo [--model DIR_OR_ID] [--port N]`: try a model in the browser (Gradio).
 
-Record or upload a clip and run one of the model's tasks (or a free prompt) on it, optionally watching the text grow
-as the decoder writes it (streaming, greedy search); a second tab talks to the pretrained decoder alone (no audio,
-LoRA off), to show what the language model brings. Audio goes through the same pipeline as `tiny-audio transcribe`,
-on this machine.
+Record or upload a clip and run one of the model's tasks (or a free prompt) on it, optionally with a context (names
+and words to expect, docs/context.md) and watching the text grow as the decoder writes it (streaming, greedy search);
+a second tab talks to the pretrained decoder alone (no audio, LoRA off), to show what the language model brings.
+Audio goes through the same pipeline as `tiny-audio transcribe`, on this machine.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ class DemoModel:
         if not self.tasks:
             raise ValueError(f"The model has no {LEARNED_TASKS[0]!r} prompt (its prompts: {sorted(prompts)}).")
 
-    def run(self, audio_path: str | None, task: str, prompt: str, streamer=None) -> tuple[str, str]:
+    def run(self, audio_path: str | None, task: str, prompt: str, streamer=None, context: str = "") -> tuple[str, str]:
         """(model output, timing line) for a recorded or uploaded clip; a transformers `streamer` also gets the
-        text as it is decoded (greedy search)."""
+        text as it is decoded (greedy search); `context`: comma-separated names and words to expect."""
         if not audio_path:
             raise ValueError("No audio yet: record a clip with the microphone or upload a file (wav, flac, mp3, ogg).")
         if task not in self.tasks:
@@ -54,13 +54,17 @@ class DemoModel:
         seconds = waveform.shape[0] / SAMPLING_RATE
         started = time.perf_counter()
         options = {"prompt": prompt} if prompt and prompt.strip() else {"task": task}
+        if context and context.strip():
+            options["context"] = context  # judged by the pipeline (context_words.check_context)
         if streamer is not None:
             options["generate_kwargs"] = {"streamer": streamer}
         text = self.asr({"raw": waveform, "sampling_rate": SAMPLING_RATE}, **options)["text"]
         elapsed = time.perf_counter() - started
         return text, f"{elapsed:.2f} s for {seconds:.1f} s of audio (RTFx {seconds / max(elapsed, 1e-9):.1f})"
 
-    def run_streaming(self, audio_path: str | None, task: str, prompt: str) -> Iterator[tuple[str, str]]:
+    def run_streaming(
+        self, audio_path: str | None, task: str, prompt: str, context: str = ""
+    ) -> Iterator[tuple[str, str]]:
         """`run`, yielding (the text so far, "") while the decoder writes it, then `run`'s (output, timing line).
         Greedy search: transformers cannot stream a beam search (tiny_audio/model/decoding.py)."""
         from transformers import TextIteratorStreamer
@@ -70,7 +74,7 @@ class DemoModel:
 
         def work():
             try:
-                outcome["result"] = self.run(audio_path, task, prompt, streamer=streamer)
+                outcome["result"] = self.run(audio_path, task, prompt, streamer=streamer, context=context)
             except Exception as error:  # handed to the page below; the stream must end for the loop to stop
                 outcome["error"] = error
                 streamer.end()
@@ -124,12 +128,12 @@ def build_app(model: DemoModel):
 
     # Bad input (no audio yet, an unreadable file) is said on the page; it is not a server fault, so gradio is told
     # not to print its traceback on the console.
-    def run(audio_path, task, prompt, stream):  # a generator: gradio shows each yield (streamed text grows)
+    def run(audio_path, task, prompt, context, stream):  # a generator: gradio shows each yield (streamed text grows)
         try:
             if stream:
-                yield from model.run_streaming(audio_path, task, prompt)
+                yield from model.run_streaming(audio_path, task, prompt, context)
             else:
-                yield model.run(audio_path, task, prompt)
+                yield model.run(audio_path, task, prompt, context=context)
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from error
 
@@ -151,6 +155,11 @@ def build_app(model: DemoModel):
                     info="the tasks this model was trained on; tiny-audio's training teaches transcription only",
                 )
                 prompt = gr.Textbox(label="Custom prompt (optional; replaces the task; expect a transcript)")
+            context = gr.Textbox(
+                label="Context (comma-separated names and words)",
+                info="words that may occur, told to the model; no shipped model was trained with context yet",
+                elem_id="context",
+            )
             stream = gr.Checkbox(
                 value=False,
                 label="Show the text as it is decoded (greedy search: transformers cannot stream a beam search)",
@@ -159,7 +168,7 @@ def build_app(model: DemoModel):
             run_button = gr.Button("Run", variant="primary", elem_id="run")
             output = gr.Textbox(label="Output", elem_id="output", interactive=False)
             timing = gr.Markdown(elem_id="timing")
-            run_button.click(run, [audio, task, prompt, stream], [output, timing])
+            run_button.click(run, [audio, task, prompt, context, stream], [output, timing])
         with gr.Tab("Text mode"):
             message = gr.Textbox(
                 label="Message to the pretrained language model (no audio, LoRA off)", elem_id="message"

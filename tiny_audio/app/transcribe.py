@@ -1,6 +1,7 @@
 """`tiny-audio transcribe FILE_OR_DIR... [--model DIR_OR_ID] [--format txt|json|srt|vtt] [--output-dir DIR]
-[--retry-failed] [--processes N] [--stream]`: the text of each audio file, printed or written as plain text, JSON
-with word or segment times, or subtitles.
+[--retry-failed] [--processes N] [--stream] [--context WORDS | --context-file FILE]`: the text of each audio file,
+printed or written as plain text, JSON with word or segment times, or subtitles. `--context` tells the model names and
+words to expect (docs/context.md).
 
 Files go through `batch.transcribe_batch`: a file that cannot be read or transcribed is named on stderr in
 one line (`error: FILE: reason`) and the others go on; the exit status is 1 at the end if any failed. With
@@ -22,7 +23,7 @@ from urllib.parse import urlparse
 
 from tqdm.auto import tqdm
 
-from ..cli_options import add_device_argument, option_type
+from ..cli_options import add_context_arguments, add_device_argument, option_type
 from ..model.audio_input import is_url
 from ..model.constants import DEFAULT_CHUNK_SECONDS
 from ..model.decoding_options import MAX_BATCH_SIZE, MAX_CHUNK_SECONDS, MAX_NEW_TOKENS, MAX_NUM_BEAMS
@@ -141,6 +142,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--task", help="a task the model's config has a prompt for (default: transcribe)")
     parser.add_argument("--prompt", help="a free instruction instead of --task")
+    add_context_arguments(parser)
     parser.add_argument(
         "--max-new-tokens",
         type=option_type("max_new_tokens", int),
@@ -283,6 +285,8 @@ def call_options(args: argparse.Namespace) -> dict:
     }
     if generate_kwargs := {key: value for key, value in decoding.items() if value is not None}:
         options["generate_kwargs"] = generate_kwargs
+    if args.context:  # checked as it was parsed (cli_options.add_context_arguments)
+        options["context"] = list(args.context)
     if (timestamps := PIPELINE_TIMESTAMPS[_timestamps(args)]) is not None:
         options["return_timestamps"] = timestamps
     return options

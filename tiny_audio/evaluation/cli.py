@@ -18,7 +18,13 @@ import sys
 import traceback
 from pathlib import Path
 
-from tiny_audio.cli_options import add_device_argument, argument_type, at_least_one, option_type
+from tiny_audio.cli_options import (
+    add_context_arguments,
+    add_device_argument,
+    argument_type,
+    at_least_one,
+    option_type,
+)
 from tiny_audio.model.decoding_options import MAX_BATCH_SIZE
 
 __all__ = ["main", "register", "run"]
@@ -65,6 +71,12 @@ def register(subparsers) -> None:
         help=f"clips per model call, 1 to {MAX_BATCH_SIZE} (default: %(default)s)",
     )
     add_device_argument(parser)
+    add_context_arguments(parser)
+    parser.add_argument(
+        "--no-clip-context",
+        action="store_true",
+        help="leave out the dataset's own per-clip context (a `context` column), e.g. to score the same clips without",
+    )
     parser.add_argument(
         "--dtype",
         choices=DTYPES,
@@ -185,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
                 progress=not args.no_progress,
                 total=total,
                 device=device or "cpu",
+                context=args.context or (),
+                clip_context=not args.no_clip_context,
             )
         except (ValueError, FileNotFoundError, RuntimeError, ImportError, OSError) as err:
             print(f"error: {spec.label}: {err}", file=sys.stderr)

@@ -9,6 +9,10 @@ Everything streams: a sample is decoded only when the evaluation loop asks for i
 test set downloads about 100 clips, and a long manifest costs no memory. A row whose audio cannot be decoded (a
 corrupt or missing file) comes through as a sample with no audio and its `error`, so one bad row does not end the
 stream: the evaluation names it and goes on.
+
+A `context` column, when a table has one (a manifest's, an audiofolder's metadata, a parquet file's), gives each clip
+the names and words it may hold (docs/context.md): a comma-separated string or, in JSONL, a list. The evaluation judges
+it by the model's own rules (`context_words.check_context`) when it uses it (runner.py).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ __all__ = ["EvalSample", "ReplayableSamples", "count_samples", "iter_samples"]
 
 _SHARD = re.compile(r"^(?P<split>[\w.]+)-\d+-of-\d+\.parquet$")
 SPEAKER_COLUMNS = ("speaker", "speaker_id", "client_id")  # tiny-audio's corpora, LibriSpeech, Common Voice
+CONTEXT_COLUMNS = ("context",)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class EvalSample:
     audio: np.ndarray  # float32, mono, 16 kHz; empty when `error` is set
     speaker: str | None = None  # when the dataset names one: results then give WER by speaker
     error: str | None = None  # why the row's audio could not be decoded (the row's name and the decoder's reason)
+    context: str | list[str] | None = None  # the row's own names and words to expect (a `context` column), as read
 
     @property
     def seconds(self) -> float:
@@ -98,6 +104,7 @@ def _samples_from_rows(
                 _optional(row, None, SPEAKER_COLUMNS),
             )
         audio_col, text_col, id_col, speaker_col = columns
+        context_col = _optional(row, None, CONTEXT_COLUMNS)  # per row: a JSONL row without one leaves the key out
         try:
             audio, error = _decode(row[audio_col], base_dir, f"{where} row {index}"), None
         except ValueError as err:  # this row's file, not the dataset: reported by the evaluation, which goes on
@@ -115,6 +122,7 @@ def _samples_from_rows(
             audio=audio,
             speaker=None if speaker is None else str(speaker),
             error=error,
+            context=row.get(context_col) if context_col else None,
         )
 
 

@@ -63,6 +63,7 @@ class SampleRow:
     skipped: bool = False
     error: str | None = None  # the exception text if the system failed on this clip (scored as an empty output)
     speaker: str | None = None  # the dataset's speaker column, when it has one
+    context: list[str] | None = None  # the names and words the system was told to expect for this clip
 
 
 @dataclass
@@ -98,6 +99,7 @@ class EvalResult:
     # (no row, not scored); "transcribe": the system raised (its row scored as an empty output).
     failed: list[dict] = field(default_factory=list)
     warmup_excluded: bool = True
+    context: list[str] | None = None  # told for every clip (--context); each row says what its clip was given
     schema_version: int = SCHEMA_VERSION
     rows: list[SampleRow] = field(default_factory=list)
 
@@ -172,6 +174,10 @@ class EvalResult:
             f"Device: {self.device or 'cpu'}; dtype: {self.dtype or 'n/a'}; batch size: {self.batch_size}",
             f"RTFx: {rtfx} ({self.timed_audio_seconds:.1f} s of audio in {self.timed_wall_seconds:.1f} s; {warmup})",
         ]
+        with_context = sum(1 for row in self.rows if row.context)
+        if self.context or with_context:
+            every = f"{', '.join(self.context)} for every clip; " if self.context else ""
+            lines.append(f"Context: {every}{with_context} of {len(self.rows)} clips given one (docs/context.md)")
         return lines
 
     def _version_lines(self) -> list[str]:
@@ -232,6 +238,8 @@ def format_sample(row: SampleRow) -> list[str]:
     else:
         head = f"Sample {row.index}: WER = {100 * row.wer:.2f}%, Time = {row.time:.2f}s"
     lines = [head, f"  Ref:  {row.reference}", f"  Pred: {row.hypothesis}"]
+    if row.context:
+        lines.append(f"  Context: {', '.join(row.context)}")
     if row.error:
         lines.append(f"  Error: {row.error}")
     lines.append("")

@@ -13,6 +13,11 @@ Failures never end a run; each is named in one line (printed even with --quiet) 
   failing, and two systems would no longer be scored on the same reference words.
 If each of the first five samples fails, the run stops: that is a broken set-up, not a few hard clips.
 
+Context (docs/context.md): `context` (tiny-audio eval --context) is told to the system for every clip, before the
+clip's own (a `context` column of the dataset, unless `clip_context` is off); together they are judged once more by
+the model's rules, and a clip whose joined context breaks them fails. Each row records the context its clip was given.
+A system that cannot take a context fails the run when one is asked for every clip, and is given none from a column.
+
 Scoring: the corpus WER of the run goes through tiny-audio's `evaluate` metric (`load_wer_metric`, loaded by path,
 offline), the same figure a user gets from `evaluate.load(WER_METRIC)`; it is loaded before the first clip, so a
 missing `evaluate` stops the run at once, not after the last clip. Its figures are `scoring.score`'s, as are each
@@ -34,6 +39,7 @@ from tiny_audio.evaluation.results import EvalResult, SampleRow, format_failure,
 from tiny_audio.evaluation.scoring import WerResult, score
 from tiny_audio.evaluation.systems import System
 from tiny_audio.evaluation.wer_metric import load_wer_metric
+from tiny_audio.model.context_words import check_context
 
 __all__ = ["format_checkpoint", "model_dtype", "run_evaluation"]
 
@@ -75,10 +81,13 @@ def _batches(samples: Iterable[EvalSample], size: int) -> Iterator[list[EvalSamp
         yield batch
 
 
-def _transcribe(system: System, batch: list[EvalSample]) -> tuple[list[str], list[str | None]]:
+def _transcribe(
+    system: System, batch: list[EvalSample], contexts: list[tuple[str, ...]]
+) -> tuple[list[str], list[str | None]]:
     clips = [sample.audio for sample in batch]
+    given = contexts if any(contexts) else None  # a system without context support is never handed one
     try:
-        texts = system.transcribe(clips)
+        texts = system.transcribe(clips, given) if given else system.transcribe(clips)
         if len(texts) != len(clips):
             raise RuntimeError(f"{system.label} returned {len(texts)} texts for {len(clips)} clips")
         # Whisper's pipeline starts its texts with a space; stripped so that the printed Pred lines line up.
@@ -87,9 +96,10 @@ def _transcribe(system: System, batch: list[EvalSample]) -> tuple[list[str], lis
         if len(clips) == 1:
             return [""], [f"{type(err).__name__}: {one_line(str(err))}"]
     texts, errors = [], []
-    for clip in clips:
+    for clip, context in zip(clips, contexts, strict=True):
         try:
-            texts.append(((system.transcribe([clip]) or [""])[0] or "").strip())
+            one = system.transcribe([clip], [context]) if context else system.transcribe([clip])
+            texts.append(((one or [""])[0] or "").strip())
             errors.append(None)
         except Exception as err:  # recorded in the row (module docstring)
             texts.append("")
@@ -108,15 +118,22 @@ def run_evaluation(
     total: int | None = None,
     device: str | None = None,
     write: Callable[[str], None] | None = None,
+    context: tuple[str, ...] = (),
+    clip_context: bool = True,
 ) -> EvalResult:
     """Transcribe and score every sample; print per-sample lines and checkpoints; return the result.
 
-    `write` receives each output line (default: printed above the progress bar).
+    `write` receives each output line (default: printed above the progress bar). `context`: names and words told to
+    the system for every clip; `clip_context`: also each clip's own (module docstring).
     """
     from tqdm.auto import tqdm
 
     if batch_size < 1:
         raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    context = check_context(context)
+    if context and not getattr(system, "takes_context", False):
+        raise ValueError(f"--context: {system.label} ({system.kind}) takes no context; only tiny-audio models do.")
+    clip_context = clip_context and getattr(system, "takes_context", False)
     wer_metric = load_wer_metric()  # before any clip: ImportError naming pip install 'tiny-audio[eval]'
     # disable=None: no bar when stderr is not a terminal (CI logs), where its carriage returns only add noise.
     bar = tqdm(
@@ -146,16 +163,24 @@ def run_evaluation(
         for read in _batches(samples, batch_size):
             numbered = list(enumerate(read, seen + 1))
             seen += len(read)
+            contexts: dict[int, tuple[str, ...]] = {}
             for index, sample in numbered:
-                if sample.error is not None:
-                    fail(index, sample, "decode", sample.error)
+                error = sample.error
+                if error is None:
+                    try:
+                        own = check_context(sample.context) if clip_context else ()
+                        contexts[index] = check_context([*context, *own])
+                    except ValueError as err:  # the clip's own, or it and --context together, break a bound
+                        error = f"context: {err}"
+                if error is not None:
+                    fail(index, sample, "decode", error)
                     bar.update(1)
-            indices = [index for index, sample in numbered if sample.error is None]
-            batch = [sample for sample in read if sample.error is None]
+            indices = [index for index, _ in numbered if index in contexts]
+            batch = [sample for index, sample in numbered if index in contexts]
             if not batch:
                 continue
             start = time.perf_counter()
-            texts, failures = _transcribe(system, batch)
+            texts, failures = _transcribe(system, batch, [contexts[index] for index in indices])
             elapsed = time.perf_counter() - start
             batch_audio = sum(sample.seconds for sample in batch)
             if warmup is None:
@@ -180,6 +205,7 @@ def run_evaluation(
                     skipped=skipped,
                     error=failure,
                     speaker=sample.speaker,
+                    context=list(contexts[index]) or None,
                 )
                 rows.append(row)
                 references.append(sample.text)
@@ -242,5 +268,6 @@ def run_evaluation(
         dtype=model_dtype(system),
         failed=failed,
         warmup_excluded=warmup_excluded,
+        context=list(context) or None,
         rows=rows,
     )

@@ -55,6 +55,7 @@ class System(ABC):
     """A speech recogniser under test. Subclasses load in __init__ and transcribe 16 kHz float32 clips."""
 
     kind: str = ""
+    takes_context: bool = False  # whether `transcribe` can tell the system names and words to expect
 
     def __init__(self, spec: SystemSpec):
         self.spec = spec
@@ -66,8 +67,9 @@ class System(ABC):
         return self.spec.label
 
     @abstractmethod
-    def transcribe(self, clips: list[np.ndarray]) -> list[str]:
-        """One text per clip, in order."""
+    def transcribe(self, clips: list[np.ndarray], contexts: list[tuple[str, ...]] | None = None) -> list[str]:
+        """One text per clip, in order; `contexts`: each clip's names and words to expect (`takes_context` systems
+        only; the others are never given any)."""
 
 
 def _is_hub_id(text: str) -> bool:
@@ -136,6 +138,7 @@ def _revision(model: str, loaded_config) -> str | None:
 
 class TinyAudioSystem(System):
     kind = "tiny-audio"
+    takes_context = True
 
     def __init__(self, spec: SystemSpec, device: str | None = None, dtype: str | None = None):
         super().__init__(spec)
@@ -147,9 +150,19 @@ class TinyAudioSystem(System):
         )
         self.revision = _revision(spec.model, self.pipe.model.config)
 
-    def transcribe(self, clips: list[np.ndarray]) -> list[str]:
-        outputs = self.pipe(list(clips), batch_size=len(clips))
-        return [output["text"] for output in outputs]
+    def transcribe(self, clips: list[np.ndarray], contexts: list[tuple[str, ...]] | None = None) -> list[str]:
+        contexts = contexts or [()] * len(clips)
+        texts: list[str] = []
+        start = 0
+        while start < len(clips):  # the pipeline takes one context per call: consecutive clips that share one
+            end = start + 1
+            while end < len(clips) and contexts[end] == contexts[start]:
+                end += 1
+            options = {"context": list(contexts[start])} if contexts[start] else {}
+            outputs = self.pipe(list(clips[start:end]), batch_size=end - start, **options)
+            texts += [output["text"] for output in outputs]
+            start = end
+        return texts
 
 
 class StockPipelineSystem(System):
@@ -167,7 +180,7 @@ class StockPipelineSystem(System):
         self.revision = _revision(spec.model, self.pipe.model.config)
         self.generate_kwargs: dict = {}
 
-    def transcribe(self, clips: list[np.ndarray]) -> list[str]:
+    def transcribe(self, clips: list[np.ndarray], contexts: list[tuple[str, ...]] | None = None) -> list[str]:
         # Fresh dicts every call: the pipeline pops keys out of its inputs.
         inputs = [{"raw": clip, "sampling_rate": SAMPLING_RATE} for clip in clips]
         options: dict = {"batch_size": len(clips)}
@@ -206,7 +219,7 @@ class PocketsphinxSystem(System):
         except metadata.PackageNotFoundError:
             self.version = None
 
-    def transcribe(self, clips: list[np.ndarray]) -> list[str]:
+    def transcribe(self, clips: list[np.ndarray], contexts: list[tuple[str, ...]] | None = None) -> list[str]:
         texts = []
         for clip in clips:
             pcm = (np.clip(clip, -1.0, 1.0) * 32767).astype("<i2").tobytes()

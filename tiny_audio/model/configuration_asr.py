@@ -10,6 +10,7 @@ from typing import Any
 
 from transformers import AutoConfig, PretrainedConfig
 
+from .context_words import with_context
 from .decoding_options import DecodingOptions
 from .projectors import PROJECTORS
 
@@ -95,16 +96,19 @@ class ASRConfig(PretrainedConfig):
     def resolved_decoder_config(self, **hub_kwargs) -> PretrainedConfig:
         return _resolve(self.decoder_name_or_path, self.decoder_config, "decoder", hub_kwargs)
 
-    def instruction(self, task: str | None = None, prompt: str | None = None) -> str:
-        """The user instruction for a call: a free `prompt` wins, else the prompt of `task` (default transcribe)."""
+    def instruction(
+        self, task: str | None = None, prompt: str | None = None, context: str | list[str] | None = None
+    ) -> str:
+        """The user instruction for a call: a free `prompt` wins, else the prompt of `task` (default transcribe),
+        with the `context` words appended (context_words.py). Training builds its prompts here too."""
         if prompt is not None:
             if not prompt.strip():
                 raise ValueError("prompt is empty; pass some text or use task= instead.")
-            return prompt
+            return with_context(prompt, context)
         task = task or "transcribe"
         if task not in self.prompts:
             raise ValueError(f"Unknown task {task!r}; this model knows {sorted(self.prompts)} (or pass prompt=...).")
-        return self.prompts[task]
+        return with_context(self.prompts[task], context)
 
 
 def check_encoder_type(model_type: str | None) -> str:

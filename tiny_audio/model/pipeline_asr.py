@@ -35,6 +35,8 @@ class ASRPipeline(Pipeline):
     `{"text": ..., "chunks": [{"text": ..., "timestamp": (start, end)}, ...]}` in seconds, as Whisper's pipeline.
 
     Call arguments: `batch_size`, `max_new_tokens`, `task` (a key of the config's `prompts`) or a free `prompt`,
+    `context` (names and words to expect: a list of strings or one comma-separated string, appended to the
+    instruction by context_words.py; also taken in `generate_kwargs`, where transformers' pipelines take prompts),
     `chunk_length_s` (longest piece a long clip is cut into at pauses; default DEFAULT_CHUNK_SECONDS, 1 to
     MAX_CHUNK_SECONDS), `return_timestamps` (True: segments, "word": words; transcripts only, and only for models whose
     projector trained its CTC head), and `generate_kwargs` (any other `generate()` option; a `streamer` gets every
@@ -69,14 +71,19 @@ class ASRPipeline(Pipeline):
         chunk_length_s: float | None = None,
         return_timestamps: bool | str | None = None,
         generate_kwargs: dict | None = None,
+        context: str | list[str] | None = None,
         **kwargs,
     ):
         if kwargs:
             raise ValueError(
                 f"Unknown arguments {sorted(kwargs)}; ASRPipeline takes batch_size, max_new_tokens, task, prompt, "
-                "chunk_length_s, return_timestamps and generate_kwargs."
+                "context, chunk_length_s, return_timestamps and generate_kwargs."
             )
         forward_params: dict[str, Any] = {"generate_kwargs": dict(generate_kwargs or {})}
+        if "context" in forward_params["generate_kwargs"]:  # not a generate() option: it goes into the instruction
+            if context is not None:
+                raise ValueError("context is given twice (as an argument and in generate_kwargs); give it once.")
+            context = forward_params["generate_kwargs"].pop("context")
         forward_params["chunk_length_s"] = self._piece_seconds(chunk_length_s)
         if return_timestamps is not None:
             if not (return_timestamps is True or return_timestamps is False or return_timestamps == "word"):
@@ -91,8 +98,14 @@ class ASRPipeline(Pipeline):
             forward_params["generate_kwargs"]["max_new_tokens"] = max_new_tokens
         # Judged now, as generate() will judge them, so a bad decoding option fails before any audio is decoded.
         DecodingOptions.resolve(self.model.config.generation, forward_params["generate_kwargs"])
-        # Resolve now so an unknown task fails before any audio is decoded.
-        forward_params["instruction"] = self.model.config.instruction(task=task, prompt=prompt)
+        # Resolve now so an unknown task or a bad context fails before any audio is decoded.
+        forward_params["instruction"] = self.model.config.instruction(task=task, prompt=prompt, context=context)
+        # Timestamps time a transcript's words: the transcribe instruction, with or without context.
+        transcribing = self.model.config.instruction(task=task, prompt=prompt) == self.model.config.prompts.get(
+            "transcribe"
+        )
+        if return_timestamps and not transcribing:
+            raise ValueError("return_timestamps times the words of a transcript: use task='transcribe' (the default).")
         return {}, forward_params, {}
 
     def _piece_seconds(self, chunk_length_s: float | None) -> float:
@@ -116,8 +129,6 @@ class ASRPipeline(Pipeline):
     ) -> dict:
         audio = model_inputs["audio"]
         clips = [audio] if isinstance(audio, (np.ndarray, AudioFile)) else list(audio)
-        if return_timestamps and instruction != self.model.config.prompts.get("transcribe"):
-            raise ValueError("return_timestamps times the words of a transcript: use task='transcribe' (the default).")
         streamer = generate_kwargs.get("streamer")
         if streamer is not None:
             if len(clips) > 1:

@@ -24,6 +24,10 @@ from .audio_input import load_audio
 from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens
 from .constants import IGNORE_INDEX, SAMPLING_RATE, WHISPER_MAX_SECONDS
 
+# Rendered prompts kept for reuse (tokenising the chat template costs more than a short clip's features). Each
+# context makes its own instruction, and training draws a context per sample: the oldest are dropped past this.
+PROMPT_CACHE_SIZE = 256
+
 
 class ASRProcessor(ProcessorMixin):
     """Feature extractor of the encoder + tokenizer of the decoder, and the prompt layout that joins them."""
@@ -65,7 +69,7 @@ class ASRProcessor(ProcessorMixin):
     def __call__(
         self,
         audio: list | np.ndarray,
-        instruction: str = "Transcribe the audio.",
+        instruction: str | list[str] = "Transcribe the audio.",
         text: list[str] | str | None = None,
         sampling_rate: int = SAMPLING_RATE,
         return_tensors: str = "pt",
@@ -73,16 +77,23 @@ class ASRProcessor(ProcessorMixin):
         **kwargs,
     ) -> BatchFeature:
         """Prepare a batch. `audio`: one clip or a list of clips (arrays at `sampling_rate`, or anything
-        `load_audio` accepts); `text`: target transcripts for training (adds `labels`). `check_audio=False` skips
-        `load_audio`'s checks for clips the caller has decoded and checked already (the pipeline, the collator)."""
+        `load_audio` accepts); `text`: target transcripts for training (adds `labels`); `instruction`: one for every
+        clip, or a list of one per clip (training's prompts with context). `check_audio=False` skips `load_audio`'s
+        checks for clips the caller has decoded and checked already (the pipeline, the collator)."""
         clips = [audio] if _is_single_clip(audio) else list(audio)
         targets = None if text is None else ([text] if isinstance(text, str) else list(text))
         if targets is not None and len(targets) != len(clips):
             raise ValueError(f"Got {len(clips)} audio clips but {len(targets)} texts; pass one text per clip.")
+        instructions = [instruction] * len(clips) if isinstance(instruction, str) else list(instruction)
+        if len(instructions) != len(clips):
+            raise ValueError(f"Got {len(clips)} audio clips but {len(instructions)} instructions; pass one per clip.")
         features = [self._clip_features(clip, sampling_rate, check_audio) for clip in clips]
         batch = _pad_features(features, self.feature_extractor.model_input_names[0])
         lengths = batch["audio_attention_mask"].sum(-1).tolist()
-        sequences = [self._prompt_ids(instruction, count_audio_tokens(n, self.audio_layout)) for n in lengths]
+        sequences = [
+            self._prompt_ids(clip_instruction, count_audio_tokens(n, self.audio_layout))
+            for clip_instruction, n in zip(instructions, lengths, strict=True)
+        ]
         label_sequences = None
         if targets is not None:
             label_sequences = []
@@ -116,6 +127,8 @@ class ASRProcessor(ProcessorMixin):
             if not placeholder:
                 raise ValueError(f"The chat template dropped the audio placeholder {self.audio_token!r}.")
             encode = self.tokenizer.encode
+            if len(self._prompt_cache) >= PROMPT_CACHE_SIZE:
+                del self._prompt_cache[next(iter(self._prompt_cache))]  # the oldest (dicts keep insertion order)
             self._prompt_cache[instruction] = (
                 encode(before, add_special_tokens=False),
                 encode(after, add_special_tokens=False),

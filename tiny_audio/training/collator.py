@@ -1,5 +1,7 @@
 """Turn dataset rows ({audio: {bytes, path}, text}) into model batches: decode, check, augment, then the processor
-pads audio and text and builds labels. A sample that fails is logged by name and left out, never fatal.
+pads audio and text and builds labels. A sample that fails is logged by name and left out, never fatal. With a
+recipe's `context` section on, each sample's instruction may name words to expect (context_prompts.py), appended by
+the model's own `with_context`, as `ASRConfig.instruction` does at inference.
 
 A batch whose every sample failed (at batch size 1: any bad sample) becomes a placeholder: one clip of silence with an
 empty target, marked `PLACEHOLDER`, which the trainer runs with its loss multiplied by 0. Every process then still
@@ -23,9 +25,11 @@ import torch
 
 from ..model.audio_input import check_waveform, load_audio
 from ..model.constants import SAMPLING_RATE
+from ..model.context_words import with_context
 from ..model.frequency_warp import mel_band_centers
 from ..model.processing_asr import ASRProcessor
 from .augment import Augmentation
+from .context_prompts import CONTEXT_STREAM, ContextPrompts
 from .recipe_sections import DataOptions
 from .replay import BatchNumbering
 
@@ -70,8 +74,10 @@ class ASRCollator:
         seed: int = 0,
         skip_log: str | Path | None = None,
         rank: int = 0,
+        context: ContextPrompts | None = None,
     ):
         self.processor = processor
+        self.context = context if context is not None and context.options.enabled else None
         self.skip_log = Path(skip_log) if skip_log is not None else None
         self.instruction = instruction
         self.augmentation = augmentation if augmentation is not None and augmentation.enabled else None
@@ -89,10 +95,16 @@ class ASRCollator:
             self.mel_centers = mel_band_centers(extractor.mel_filters, extractor.sampling_rate)
         self.skipped: dict[str, str] = {}  # sample → why, for the run summary
 
+    @property
+    def draws_randomness(self) -> bool:
+        """Whether batches draw from generators that a resumed run must replay (replay.py)."""
+        return self.augmentation is not None or self.context is not None
+
     def __call__(self, rows: list[dict[str, Any]]):
-        rng = self.numbering.next_generator() if self.augmentation is not None else None
-        clips, texts = [], []
-        for row in rows:
+        key = self.numbering.next_key() if self.draws_randomness else None
+        rng = np.random.default_rng(key) if self.augmentation is not None else None
+        clips, texts, instructions = [], [], []
+        for place, row in enumerate(rows):
             waveform = self.usable_audio(row["audio"])
             if waveform is None:
                 continue
@@ -100,11 +112,13 @@ class ASRCollator:
                 waveform = self.augmentation(waveform, rng)
             clips.append(waveform)
             texts.append(" ".join(row["text"].split()))
+            instructions.append(self.instruction)
+            if self.context is not None:  # seeded by the sample's place in the batch: skipped ones change nothing
+                words = self.context.draw(texts[-1], [*key, CONTEXT_STREAM, place])
+                instructions[-1] = with_context(self.instruction, words)
         if not clips:
             return self._placeholder(len(rows))
-        batch = self.processor(
-            audio=clips, text=texts, instruction=self.instruction, check_audio=False
-        )  # checked above
+        batch = self.processor(audio=clips, text=texts, instruction=instructions, check_audio=False)  # checked above
         if self.mel_centers is not None:
             self._augment_features(batch, rng)
         return batch

@@ -4,6 +4,7 @@
                   GenerationConfig and generate())
     data          DataOptions, and SourceOptions for each source (a Hub source's dict: the keys HUB_SOURCES use)
     augmentation  Augmentation's fields
+    context       ContextOptions' fields (training prompts that name words to expect)
     training      TrainingArguments' fields and OwnTrainingOptions'
 
 A key that nothing takes, or a value of a type its code does not accept, is a `RecipeError`: one line that names the
@@ -117,6 +118,14 @@ def augmentation_schema() -> Schema:
 
 
 @lru_cache(maxsize=1)
+def context_schema() -> Schema:
+    from .recipe_sections import ContextOptions
+
+    # Each value alone; how they combine is judged when the run builds its ContextOptions.
+    return Schema(dataclass_hints(ContextOptions), "ContextOptions", check_value=ContextOptions.check_value)
+
+
+@lru_cache(maxsize=1)
 def training_schema() -> Schema:
     from transformers import TrainingArguments
 
@@ -131,6 +140,7 @@ SECTION_SCHEMAS: dict[str, Callable[[], Schema]] = {
     "model": model_schema,
     "data": data_schema,
     "augmentation": augmentation_schema,
+    "context": context_schema,
     "training": training_schema,
 }
 

@@ -1,9 +1,10 @@
 """The recipe keys that tiny-audio defines itself, with their types and defaults, in one home: the `data` section, each
-data source in it, and tiny-audio's own keys in the `training` section. Training, `--check` and the memory estimate
-read their values here; recipe checking (`recipe_schema.py`) takes the valid keys and types from these dataclasses.
-(The `model` section is ASRConfig's, `augmentation` is `Augmentation`'s, the rest of `training` TrainingArguments'.)
-A leaf: imports only the model's constants and the data layer's source form (`SourceSpec`, which the loader, the
-recipe check and the model card parse every source into, holds the column defaults).
+data source in it, the `context` section, and tiny-audio's own keys in the `training` section. Training, `--check`
+and the memory estimate read their values here; recipe checking (`recipe_schema.py`) takes the valid keys and types
+from these dataclasses. (The `model` section is ASRConfig's, `augmentation` is `Augmentation`'s, the rest of
+`training` TrainingArguments'.) A leaf: imports only the model's constants and context bounds, and the data layer's
+source form (`SourceSpec`, which the loader, the recipe check and the model card parse every source into, holds the
+column defaults).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..data.source_spec import SourceSpec
 from ..model.constants import WHISPER_MAX_SECONDS
+from ..model.context_words import MAX_ENTRIES
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,51 @@ class OwnTrainingOptions:
     @classmethod
     def from_section(cls, section: dict[str, Any] | None) -> OwnTrainingOptions:
         """Our keys of a `training` section over the defaults; the TrainingArguments keys are left out."""
+        return cls(**{key: value for key, value in (section or {}).items() if key in field_names(cls)})
+
+
+@dataclass(frozen=True)
+class ContextOptions:
+    """A recipe's `context` section: how many training prompts name words to expect (context_prompts.py,
+    docs/context.md). The defaults train no context: the prompts are the plain transcribe instruction."""
+
+    share: float = 0.0  # the share of samples whose prompt has a context (0: off)
+    distractor_only_share: float = 0.25  # of those, the share given only words the clip does not say
+    max_words: int = 3  # at most this many of the clip's own words (its rarest) in a context
+    max_distractors: int = 5  # at most this many words from other transcripts
+    pool_texts: int = 20000  # the training transcripts (the mix's first) that word counts and distractors come from
+
+    def __post_init__(self):
+        try:
+            for item in fields(self):
+                self.check_value(item.name, getattr(self, item.name))
+        except ValueError as error:
+            raise ValueError(f"context.{error}") from None
+        if self.max_words + self.max_distractors > MAX_ENTRIES:
+            raise ValueError(
+                f"context.max_words + context.max_distractors is {self.max_words + self.max_distractors}; a context "
+                f"holds at most {MAX_ENTRIES} entries."
+            )
+        if self.distractor_only_share > 0 and self.max_distractors < 1:
+            raise ValueError("context.distractor_only_share > 0 needs context.max_distractors of 1 or more.")
+
+    @staticmethod
+    def check_value(name: str, value: Any) -> Any:
+        """One key's value judged alone (the recipe check's `check_value`); a ValueError says what is accepted."""
+        if name in ("share", "distractor_only_share") and not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name}={value!r} is not accepted; give a share from 0 to 1.")
+        lowest = {"max_words": 1, "max_distractors": 0, "pool_texts": 1}.get(name)
+        if lowest is not None and value < lowest:
+            raise ValueError(f"{name}={value!r} is not accepted; give a whole number of {lowest} or more.")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.share > 0
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any] | None) -> ContextOptions:
+        """The section's values over the defaults (keys are checked by `recipe_schema.check_recipe`)."""
         return cls(**{key: value for key, value in (section or {}).items() if key in field_names(cls)})
 
 

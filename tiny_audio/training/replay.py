@@ -10,7 +10,8 @@ derived from the seed and where the run is, never from how the run got there.
 - Augmentation: the collator runs in dataloader worker processes, forked anew at each epoch from the main process's
   collator, and the batches a resumed run skips are never collated, so a generator carried along by the collator
   restarts elsewhere on every resume. Each batch draws instead from its own generator, seeded by (seed, rank,
-  epoch, batch of the epoch) (`BatchNumbering`).
+  epoch, batch of the epoch) (`BatchNumbering`); each sample's context words (context_prompts.py) from a generator
+  seeded by that key, a stream number of their own and the sample's place in the batch.
 - The CTC loss's random negatives (`ProjectorCTCLoss.generator`): reseeded at every optimizer step from (seed, step).
 """
 
@@ -45,13 +46,17 @@ class BatchNumbering:
         """Before the epoch's dataloader iterator exists (its workers copy this state when they are forked)."""
         self.epoch, self.first_batch, self.calls = epoch, first_batch, 0
 
-    def next_generator(self) -> np.random.Generator:
-        """The generator of the batch this call collates."""
+    def next_key(self) -> list[int]:
+        """(seed, rank, epoch, batch of the epoch) of the batch this call collates: its random draws derive from it."""
         worker = torch.utils.data.get_worker_info()
         worker_id, workers = (worker.id, worker.num_workers) if worker is not None else (0, 1)
         batch = self.first_batch + worker_id + self.calls * workers
         self.calls += 1
-        return np.random.default_rng([self.seed, self.rank, self.epoch, batch])
+        return [self.seed, self.rank, self.epoch, batch]
+
+    def next_generator(self) -> np.random.Generator:
+        """The generator of the batch this call collates."""
+        return np.random.default_rng(self.next_key())
 
 
 class ReplayableRandomness(TrainerCallback):

@@ -29,9 +29,10 @@ from ..model.processing_asr import ASRProcessor
 from .augment import Augmentation
 from .checkpoints import last_complete_checkpoint
 from .collator import PLACEHOLDER, ASRCollator, batch_audio, read_skip_log
+from .context_prompts import ContextPrompts, first_texts
 from .curves import plot_curves
 from .encoder_cache import EncoderCache
-from .recipe_sections import DataOptions, OwnTrainingOptions, SourceOptions, field_names
+from .recipe_sections import ContextOptions, DataOptions, OwnTrainingOptions, SourceOptions, field_names
 from .replay import ReplayableRandomness
 from .sources import build_training_mix, check_local_sources, load_source
 from .wall_clock import WallClock
@@ -61,8 +62,8 @@ class ASRTrainer(Trainer):
         self.model.use_ctc_loss(float(ctc_weight), eval_collator.processor.tokenizer.eos_token_id)
         if ctc_only_steps:
             self.add_callback(CTCOnlySteps(int(ctc_only_steps)))
-        augmenting = getattr(self.data_collator, "augmentation", None) is not None
-        self.replay = ReplayableRandomness(self.data_collator.numbering if augmenting else None, self.args.seed)
+        drawing = getattr(self.data_collator, "draws_randomness", False)  # augmentation or context words
+        self.replay = ReplayableRandomness(self.data_collator.numbering if drawing else None, self.args.seed)
         self.add_callback(self.replay)
         self._ctc_losses: list[float] = []
 
@@ -272,10 +273,13 @@ def train(recipe: dict[str, Any]) -> Path:
     ours = OwnTrainingOptions.from_section(recipe["training"])
     data = recipe["data"]
     augmentation = Augmentation.from_recipe(recipe.get("augmentation") or {})
-    if augmentation.enabled and args.dataloader_persistent_workers and args.dataloader_num_workers > 0:
+    context_options = ContextOptions.from_section(recipe.get("context"))
+    drawing = augmentation.enabled or context_options.enabled
+    if drawing and args.dataloader_persistent_workers and args.dataloader_num_workers > 0:
         raise ValueError(
             "training.dataloader_persistent_workers keeps each worker's collator from one epoch to the next, so a "
-            "resumed run could not replay the augmentation (tiny_audio/training/replay.py); set it to false."
+            "resumed run could not replay the augmentation or context draws (tiny_audio/training/replay.py); set it "
+            "to false."
         )
     check_local_sources(data)  # a missing corpus is named before the backbones load
     set_seed(args.seed)  # the fresh weights (projector, LoRA) too come from the run's seed
@@ -306,13 +310,23 @@ def train(recipe: dict[str, Any]) -> Path:
         callbacks.append(HubRepoCallback(recipe))
     train_dataset = build_training_mix(data, seed=args.seed)
     check_length_column(train_dataset, args)
+    context = None
+    if context_options.enabled:  # word counts and distractors from the mix's own transcripts (context_prompts.py)
+        context = ContextPrompts.from_texts(context_options, first_texts(train_dataset, context_options.pool_texts))
     eval_collator = ASRCollator(processor, instruction, None, skip_log=skip_log, **bounds)
     trainer = ASRTrainer(
         model=model,
         args=args,
         train_dataset=train_dataset,
         data_collator=ASRCollator(
-            processor, instruction, augmentation, seed=args.seed, skip_log=skip_log, rank=args.process_index, **bounds
+            processor,
+            instruction,
+            augmentation,
+            seed=args.seed,
+            skip_log=skip_log,
+            rank=args.process_index,
+            context=context,
+            **bounds,
         ),
         processing_class=processor,  # checkpoints then hold the processor too: each is a loadable model directory
         callbacks=callbacks,

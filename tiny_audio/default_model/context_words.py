@@ -1,0 +1,1 @@
+../model/context_words.py
