@@ -156,6 +156,21 @@ def test_running_without_audio_says_what_is_missing(demo_url, demo_log, browser)
 
 
 @needs_browser
+def test_the_context_box_reaches_the_pipeline_which_judges_it(demo_url, demo_log, browser):
+    """A context the model refuses (angle brackets could spell special tokens) is said on the page: the box's text
+    went through the pipeline's own check (docs/context.md)."""
+    browser.get(demo_url)
+    wait_for(lambda: browser.find_elements("css selector", "input[type=file]"))
+    browser.find_element("css selector", "input[type=file]").send_keys(str(SAMPLE))
+    wait_for(lambda: browser.find_elements("css selector", "audio, .waveform-container, [data-testid='waveform']"))
+    browser.find_element("css selector", "#context textarea").send_keys("Tiny Audio, <b>")
+    browser.find_element("css selector", "#run").click()
+    wait_for(lambda: "holds '<'" in browser.find_element("tag name", "body").text, seconds=60)
+    assert output_text(browser, "output") == ""
+    assert "Traceback" not in demo_log.read_text(), demo_log.read_text()
+
+
+@needs_browser
 def test_text_mode_answers_with_the_decoder_alone(demo_url, browser):
     from tiny_audio.app.demo import DemoModel
 
