@@ -1,9 +1,10 @@
 """Training recipes: one YAML file per experiment under configs/, with `section.key=value` overrides.
 
-A recipe has four sections:
+A recipe has five sections:
     model         ASRConfig fields: what the model is
     data          train sources (weighted mix), eval source, filters, non-speech share, text normalisation
     augmentation  on-the-fly speed / reverb / noise / gain for training batches (never in evaluation)
+    context       training prompts that name words to expect (recipe_sections.ContextOptions; off by default)
     training      Hugging Face TrainingArguments fields, plus tiny-audio's own (recipe_sections.OwnTrainingOptions)
 
 Every key and value is checked against the code that takes it (`recipe_schema.py`): a typo is an error that names the
