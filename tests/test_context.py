@@ -395,6 +395,15 @@ def test_no_share_draws_no_context_and_bad_settings_are_named():
         ContextOptions(max_words=60, max_distractors=60)
 
 
+def test_the_memory_estimate_counts_the_longest_context():
+    from tiny_audio.training.context_prompts import longest_context_tokens
+
+    assert longest_context_tokens(ContextOptions()) == 0  # off: the prompt of every recipe until now
+    tokens = longest_context_tokens(ContextOptions(share=0.5, max_words=3, max_distractors=5))
+    assert tokens == -(-8 * 52 // 3) + 8  # 8 entries of at most 50 characters and a separator, 3 per token
+    assert longest_context_tokens(ContextOptions(share=0.5, max_words=50, max_distractors=50)) == -(-1000 // 3) + 8
+
+
 def test_recipes_take_a_context_section_checked_like_the_others(tmp_path):
     from tiny_audio.training.recipe import load_recipe
     from tiny_audio.training.recipe_schema import RecipeError

@@ -19,6 +19,7 @@ own `context_words.with_context`, which `ASRConfig.instruction` uses at inferenc
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,9 @@ MIN_WORD_CHARACTERS = 3  # "a", "of", "I": never what a context is for
 COMMON_WORDS, COMMON_SHARE = 100, 0.1
 CONTEXT_STREAM = 1  # the collator's stream number for context draws, apart from augmentation's (replay.py)
 DRAWS_PER_DISTRACTOR = 10  # tries to find a word the clip does not say, before a context makes do with fewer
+# For the memory estimate's longest prompt: names split into short tokens, so fewer characters per token than the ~4
+# of English text; and " Words that may occur: ." in tokens, rounded up.
+CHARACTERS_PER_TOKEN, TEMPLATE_TOKENS = 3, 8
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,15 @@ class ContextPrompts:
 
     def draw(self, transcript: str, seed: Sequence[int]) -> tuple[str, ...]:
         return draw_context(transcript, self.table, self.options, seed)
+
+
+def longest_context_tokens(options: ContextOptions) -> int:
+    """An upper bound of the tokens a context adds to a training prompt (0 when contexts are off)."""
+    if not options.enabled:
+        return 0
+    entries_at_most = options.max_words + options.max_distractors
+    characters = min(MAX_TOTAL_CHARACTERS, entries_at_most * (MAX_ENTRY_CHARACTERS + len(SEPARATOR)))
+    return math.ceil(characters / CHARACTERS_PER_TOKEN) + TEMPLATE_TOKENS
 
 
 def first_texts(dataset, count: int) -> list[str]:

@@ -14,7 +14,8 @@ from torch import nn
 
 from ..model.configuration_asr import audio_layout, count_encoder_frames
 from ..model.constants import SAMPLING_RATE
-from .recipe_sections import DataOptions
+from .context_prompts import longest_context_tokens
+from .recipe_sections import ContextOptions, DataOptions
 
 MEL_FRAMES_PER_SECOND = 100  # Whisper's feature extractor: 10 ms hop
 PROMPT_TOKENS = 64  # chat template + instruction around the audio; SmolLM3's template adds a ~40-token system block
@@ -70,7 +71,7 @@ def sequence_shapes(model: nn.Module, recipe: dict[str, Any]) -> Shapes:
         encoder_input=encoder_input,
         encoder_frames=frames,
         audio_tokens=math.ceil(frames / layout["stack"]),
-        prompt_tokens=PROMPT_TOKENS,
+        prompt_tokens=PROMPT_TOKENS + longest_context_tokens(ContextOptions.from_section(recipe.get("context"))),
         transcript_tokens=math.ceil(int(data.max_words) * TOKENS_PER_WORD) + 1,  # + end of turn
     )
 
