@@ -99,12 +99,10 @@ class ASRPipeline(Pipeline):
         # Judged now, as generate() will judge them, so a bad decoding option fails before any audio is decoded.
         DecodingOptions.resolve(self.model.config.generation, forward_params["generate_kwargs"])
         # Resolve now so an unknown task or a bad context fails before any audio is decoded.
-        forward_params["instruction"] = self.model.config.instruction(task=task, prompt=prompt, context=context)
-        # Timestamps time a transcript's words: the transcribe instruction, with or without context.
-        transcribing = self.model.config.instruction(task=task, prompt=prompt) == self.model.config.prompts.get(
-            "transcribe"
-        )
-        if return_timestamps and not transcribing:
+        config = self.model.config
+        forward_params["instruction"] = config.instruction(task=task, prompt=prompt, context=context)
+        # Timestamps time a transcript's words: the transcribe instruction, with or without a context.
+        if return_timestamps and config.instruction(task=task, prompt=prompt) != config.prompts.get("transcribe"):
             raise ValueError("return_timestamps times the words of a transcript: use task='transcribe' (the default).")
         return {}, forward_params, {}
 
