@@ -185,6 +185,23 @@ def test_no_corpus_builder_or_training_source_names_ivr_dev():
     assert named == []
 
 
+@needs_ivr_dev
+def test_no_generated_everyday_utterance_shares_five_words_with_an_ivr_dev_prompt():
+    # The `everyday` text source (numbers, codes, spelled letters) is written for the kinds of prompt ivr-dev holds,
+    # so it must not say them: no five-word run (normalised) of a generated utterance is in any ivr-dev transcript.
+    from tiny_audio.data.everyday import everyday_texts
+    from tiny_audio.data.text import normalize
+
+    def runs(text: str) -> set[tuple[str, ...]]:
+        words = normalize(text).split()
+        return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
+
+    prompts = set().union(*(runs(row["text"]) for row in _manifest(ivr_dev_root())))
+    assert len(prompts) > 1000
+    shared = sorted({" ".join(run) for text in set(everyday_texts()) for run in runs(text) & prompts})
+    assert shared == []
+
+
 @pytest.mark.slow
 @needs_ivr_dev
 def test_embedded_model_reads_a_few_ivr_dev_clips_through_the_cli(tmp_path):
