@@ -2,9 +2,10 @@
 that books rarely hold.
 
 Why: a model trained on Austen and WordNet heard real telephone speech badly where it was least like a book: single
-digits, ordinals, spelled letters and the NATO alphabet (the WER per kind of prompt in docs/default-model.md). No package offers
-such text in bulk, so it is generated: short frames (a request, a question, a read-back) filled with numbers, dates,
-times, amounts, codes, spelled names and places, every number written in words as the other sources write them.
+digits, ordinals, spelled letters and the NATO alphabet (the WER per kind of prompt in docs/default-model.md). No
+package offers such text in bulk, so it is generated: short frames (a request, a question, a read-back) filled with
+numbers, dates, times, amounts, codes, spelled names and places, every number in words as the other sources write
+them.
 The word lists are common English words and names; nothing is taken from a development set, and a test checks that
 no generated utterance shares a five-word run with a prompt of the real telephone development set.
 """
