@@ -102,8 +102,9 @@ available after cleaning; dropped pieces by reason:
 Accents: {", ".join(accents)}. Each clip has a random speed (0.85-1.2x) and pitch (`pitch` column, -1..1).
 
 {engine_lines}
-The `speaker` column names the voice (`engine/voice`); `accent`, `engine`, `speed`, `pitch`, `duration` and
-`source` (the novel, or WordNet's part of speech) describe each clip.
+The `speaker` column names the voice (`engine/voice`); `accent`, `engine`, `speed`, `pitch`, `duration`,
+`source` (the novel, WordNet's part of speech, or `everyday`) and `channel` (the codec a clip was passed through with
+ffmpeg, or `clean`) describe each clip.
 
 ## Licence
 
