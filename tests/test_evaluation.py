@@ -374,11 +374,8 @@ def tiny_model_dir(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("eval_model")
     paths = tiny_backbones.save_all(root / "backbones")
-    model, processor = tiny_backbones.build_model(paths["whisper"], paths["qwen3"])
-    model.config.generation["max_new_tokens"] = 8  # a random decoder never stops on its own
-    model.save_pretrained(root / "model")
-    processor.save_pretrained(root / "model")
-    return root / "model"
+    # A random decoder never stops on its own: 8 tokens a clip.
+    return tiny_backbones.save_model(root / "model", paths["whisper"], paths["qwen3"], generation={"max_new_tokens": 8})
 
 
 def test_eval_runs_two_real_systems_on_a_local_dataset_and_writes_results(

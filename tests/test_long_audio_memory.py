@@ -88,10 +88,10 @@ def asr(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("long_audio_model")
     paths = tiny_backbones.save_all(root / "backbones")
-    model, processor = tiny_backbones.build_model(paths["whisper"], paths["qwen3"], generation={"max_new_tokens": 3})
-    model.save_pretrained(root / "model")
-    processor.save_pretrained(root / "model")
-    return load_pipeline(str(root / "model"))
+    model_dir = tiny_backbones.save_model(
+        root / "model", paths["whisper"], paths["qwen3"], generation={"max_new_tokens": 3}
+    )
+    return load_pipeline(str(model_dir))
 
 
 def test_a_file_gets_the_texts_and_times_of_its_waveform_without_being_loaded_whole(asr, tmp_path, monkeypatch):

@@ -30,10 +30,7 @@ def tiny_model_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("reliability_model")
     paths = tiny_backbones.save_all(root / "backbones")
     # A random decoder never stops on its own: 4 tokens a clip keep the tests fast.
-    model, processor = tiny_backbones.build_model(paths["whisper"], paths["qwen3"], generation={"max_new_tokens": 4})
-    model.save_pretrained(root / "model")
-    processor.save_pretrained(root / "model")
-    return root / "model"
+    return tiny_backbones.save_model(root / "model", paths["whisper"], paths["qwen3"], generation={"max_new_tokens": 4})
 
 
 @pytest.fixture(scope="module")

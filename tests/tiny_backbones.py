@@ -155,6 +155,14 @@ def build_model(
     return ASRModel(config).eval(), processor
 
 
+def save_model(directory: Path, encoder_dir: Path, decoder_dir: Path, **config_overrides) -> Path:
+    """A randomly initialised tiny-audio model saved in `directory` like a trained one; returns `directory`."""
+    model, processor = build_model(encoder_dir, decoder_dir, **config_overrides)
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory
+
+
 def tone(seconds: float, frequency: float = 220.0, sampling_rate: int = 16_000, seed: int = 0) -> np.ndarray:
     """A deterministic test clip: a tone with a little noise, peak 0.5."""
     time = np.arange(int(seconds * sampling_rate)) / sampling_rate
