@@ -156,7 +156,8 @@ def test_training_runs_evaluates_saves_and_resumes_after_a_kill(tmp_path, backbo
     asr = pipeline(model=str(run_dir / "model"), trust_remote_code=True)
     assert isinstance(asr(tiny_backbones.tone(0.6))["text"], str)
     # A new run can start from the trained weights (training.init_from), with a fresh optimizer.
-    from tiny_audio.training.trainer import build_model, warm_start
+    from tiny_audio.training.trainer import build_model
+    from tiny_audio.training.warm_start import warm_start
 
     recipe_dict = load_recipe(recipe)
     model, _ = build_model(recipe_dict["model"])
@@ -388,7 +389,7 @@ def test_length_grouped_batches_need_a_length_column(tmp_path):
 
 
 def test_warm_start_can_add_encoder_lora_which_starts_as_the_identity(tmp_path, backbone_paths):
-    from tiny_audio.training.trainer import warm_start
+    from tiny_audio.training.warm_start import warm_start
 
     saved, _ = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"], decoder_lora=LORA)
     with torch.no_grad():  # trained-looking decoder LoRA, so that loading it is visible
@@ -413,7 +414,7 @@ def test_warm_start_can_add_encoder_lora_which_starts_as_the_identity(tmp_path, 
 
 
 def test_warm_start_onto_a_new_encoder_keeps_the_fitting_tensors(tmp_path, backbone_paths, caplog):
-    from tiny_audio.training.trainer import warm_start
+    from tiny_audio.training.warm_start import warm_start
 
     saved, _ = tiny_backbones.build_model(backbone_paths["whisper"], backbone_paths["llama"], decoder_lora=LORA)
     with torch.no_grad():  # trained-looking weights, so that loading them is visible
@@ -429,7 +430,7 @@ def test_warm_start_onto_a_new_encoder_keeps_the_fitting_tensors(tmp_path, backb
     with pytest.raises(ValueError, match="another shape"):
         warm_start(model, tmp_path / "saved")
 
-    with caplog.at_level("INFO", logger="tiny_audio.training.trainer"):
+    with caplog.at_level("INFO", logger="tiny_audio.training.warm_start"):
         warm_start(model, tmp_path / "saved", ignore_mismatched_sizes=True)
     state, saved_state = model.trained_state_dict(), saved.trained_state_dict()
     mismatched = {name for name in state if state[name].shape != saved_state[name].shape}

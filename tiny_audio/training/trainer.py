@@ -36,6 +36,7 @@ from .recipe_sections import ContextOptions, DataOptions, OwnTrainingOptions, So
 from .replay import ReplayableRandomness
 from .sources import build_training_mix, check_local_sources, load_source
 from .wall_clock import WallClock
+from .warm_start import warm_start, warm_start_record
 
 logger = logging.getLogger(__name__)
 
@@ -183,57 +184,6 @@ def build_model(model_section: dict[str, Any], backbone_dtype: str | None = None
     for parameter in (p for p in model.parameters() if p.requires_grad):
         parameter.data = parameter.data.float()
     return model, processor
-
-
-def warm_start(model: ASRModel, saved_model: str | Path, ignore_mismatched_sizes: bool = False) -> None:
-    """Load the projector / LoRA weights of a saved tiny-audio model (a directory) into `model`; the optimizer and
-    schedule start fresh. The architecture must match (same recipe model section), except that the recipe may add
-    LoRA to a backbone the saved model had none on: a new adapter starts as the identity (its B matrix is zero).
-
-    With `ignore_mismatched_sizes` (as in transformers' from_pretrained), a tensor whose name or shape the model lacks
-    is skipped and the model keeps its fresh one: e.g. a new encoder reuses the saved decoder LoRA and the projector
-    layers past its input layer. What was kept fresh is logged.
-    """
-    from safetensors.torch import load_file
-
-    weights_file = Path(saved_model) / "model.safetensors"
-    if not weights_file.is_file():
-        raise FileNotFoundError(
-            f"training.init_from: no model.safetensors in {saved_model}; give a saved model directory."
-        )
-    weights = load_file(weights_file)
-    current = model.trained_state_dict()
-    if ignore_mismatched_sizes:
-        fitting = {name: w for name, w in weights.items() if name in current and w.shape == current[name].shape}
-        fresh = sorted(set(current) - set(fitting))
-        kept_fresh = f"{len(fresh)} keep their fresh values (e.g. {fresh[:3]})" if fresh else "none kept fresh"
-        logger.info(
-            "warm start: %d of %d tensors loaded from %s; %s; %d saved ones skipped",
-            len(fitting),
-            len(current),
-            saved_model,
-            kept_fresh,
-            len(weights) - len(fitting),
-        )
-        weights = {**current, **fitting}
-    for part in ("encoder.", "decoder."):
-        saved_lora = any(name.startswith(part) and "lora_" in name for name in weights)
-        new_lora = [name for name in current if name.startswith(part) and "lora_" in name]
-        if new_lora and not saved_lora:
-            logger.info("warm start: new %s LoRA (%d tensors) starts as the identity", part.rstrip("."), len(new_lora))
-            weights.update({name: current[name] for name in new_lora})
-    model.load_saved_weights(weights, self_contained=False)
-    logger.info("warm start from %s", saved_model)
-
-
-def warm_start_record(saved_model: str | Path) -> dict[str, Any]:
-    """Where a warm-started run's weights came from, with that run's own summary (steps, samples, time, recipe)
-    when it has one, so the final model's record covers its whole training."""
-    record: dict[str, Any] = {"from": str(saved_model)}
-    earlier = Path(saved_model) / "training_summary.json"
-    if earlier.is_file():
-        record["summary"] = json.loads(earlier.read_text())
-    return record
 
 
 def load_eval_examples(spec: dict[str, Any] | None, seed: int, collator: ASRCollator) -> list[tuple[np.ndarray, str]]:
