@@ -51,7 +51,8 @@ def apply_channel(audio: np.ndarray, channel: str) -> np.ndarray:
     pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
     raw_input = ["-f", "s16le", "-ar", str(SAMPLING_RATE), "-ac", "1", "-i", "pipe:0"]
     coded = _ffmpeg([*raw_input, *encoder_args, "-f", container, "pipe:1"], pcm)
-    rate = ["-ar", "8000"] if container == "mulaw" else []  # a headerless stream does not say its rate
+    # A headerless stream (raw mu-law) does not say its rate: the decoder is told the one it was encoded at.
+    rate = encoder_args[encoder_args.index("-ar") :][:2] if container == "mulaw" else []
     decoded = _ffmpeg(["-f", container, *rate, "-i", "pipe:0", "-f", "s16le", "-ar", str(SAMPLING_RATE), "-ac", "1",
                        "pipe:1"], coded)  # fmt: skip
     return np.frombuffer(decoded, dtype="<i2").astype(np.float32) / 32768.0
