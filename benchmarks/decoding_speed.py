@@ -1,26 +1,35 @@
 """Decoding settings of the embedded model against each other and stock Whisper tiny.en, on real speech, in one run.
 
-    python benchmarks/decoding_speed.py [--sets dev-real,ivr-dev] [--max-clips N] [--model DIR]
+    python benchmarks/decoding_speed.py [--sets dev-real,ivr-dev] [--max-clips N] [--model DIR] [--output-dir DIR]
 
 Every row transcribes the same clips one at a time, as `tiny-audio transcribe` does, through `tiny-audio eval`'s own
 runner (warm-up clip excluded from the timing). For each set it prints the corpus WER, the difference from the
 first row with its 95% paired-bootstrap interval (`tiny-audio compare`), RTFx, the decoder's forward passes per
 output token (plain greedy search: 1.0; a beam search counts one pass per step for all its beams), and the share of
-output tokens that came from the CTC draft and were only checked (`ctc_draft`). The first row is the decoding the
-embedded model used before the CTC draft: 4 beams with CTC prefix scoring and 3 frequency warps.
+output tokens that came from the CTC draft and were only checked (`ctc_draft`). The first row is the embedded
+model's default decoding: 4 beams with CTC prefix scoring and 3 frequency warps.
+
+Each row's per-clip results go to OUTPUT_DIR/<set>-<clips>/<model>/<row>/ (results.json, results.txt and
+decoding.json with its pass and token counts) as soon as the row is done; a rerun with the same model, sets and
+number of clips reads the rows found there instead of decoding them again, so a killed run resumes at its row.
+Delete the folder (or give another) to measure again, e.g. after a change to the decoding code.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from functools import partial
+from pathlib import Path
 
 import torch
 
 from tiny_audio.app.transcribe import default_model
 from tiny_audio.evaluation.compare import compare
-from tiny_audio.evaluation.datasets import resolve_dataset
+from tiny_audio.evaluation.datasets import DatasetSource, resolve_dataset
 from tiny_audio.evaluation.loaders import iter_samples
+from tiny_audio.evaluation.results import EvalResult, sanitize
 from tiny_audio.evaluation.runner import run_evaluation
 from tiny_audio.evaluation.systems import System, SystemSpec, TinyAudioSystem, detect_system, load_system
 
@@ -28,7 +37,7 @@ WARPS = [0.9, 1.0, 1.1]
 GREEDY = {"num_beams": 1, "ctc_decoding_weight": 0.0, "no_repeat_ngram_size": 4}
 ROWS = [  # (label, generate() options beyond the model's config)
     (
-        "4 beams + CTC prefix 0.2 + 3 warps (before)",
+        "4 beams + CTC prefix 0.2 + 3 warps (default)",
         {"num_beams": 4, "ctc_decoding_weight": 0.2, "no_repeat_ngram_size": 4, "frequency_warps": WARPS},
     ),
     ("greedy, token by token", {**GREEDY, "frequency_warps": [1.0], "ctc_draft": False}),
@@ -78,14 +87,41 @@ def _quiet(line: str) -> None:
     """The runner's per-sample and checkpoint lines: the table below says it all."""
 
 
+def measured_row(folder: Path, evaluate) -> tuple[EvalResult, float | None]:
+    """The row's result and decoder passes per output token, read from `folder` or measured with `evaluate()`
+    (which returns the result and its pass and token counts, or None for a system without them) and written."""
+    counts = folder / "decoding.json"
+    if counts.exists():
+        passes = json.loads(counts.read_text())["passes_per_token"]
+        return EvalResult.load(folder), passes
+    result, passes = evaluate()
+    result.write(folder)
+    counts.write_text(json.dumps({"passes_per_token": passes}) + "\n")
+    return result, passes
+
+
+def decode_row(system: System, samples: list, source: DatasetSource) -> tuple[EvalResult, float | None]:
+    """Transcribe `samples` with `system`; a CountingSystem also gives its decoder passes per output token."""
+    if not isinstance(system, CountingSystem):
+        return run_evaluation(system, samples, source, show_samples=False, progress=False, write=_quiet), None
+    restore = measure(system)
+    try:
+        result = run_evaluation(system, samples, source, show_samples=False, progress=False, write=_quiet)
+    finally:
+        restore()
+    return result, system.passes / max(system.tokens, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="saved model directory (default: the embedded default model)")
     parser.add_argument("--sets", default="dev-real,ivr-dev", help="comma-separated `tiny-audio eval` datasets")
     parser.add_argument("--max-clips", type=int, default=None, help="the first N clips of each set (default: all)")
     parser.add_argument("--dtype", default=None, help="backbone dtype, e.g. float32 (default: the model's own choice)")
+    parser.add_argument("--output-dir", default="outputs/decoding_speed", help="where each row's results are kept")
     args = parser.parse_args()
-    shared = TinyAudioSystem(detect_system(args.model or default_model()), dtype=args.dtype)
+    model_path = str(args.model or default_model())
+    shared = TinyAudioSystem(detect_system(model_path), dtype=args.dtype)
     peer = load_system(PEER)
     print(f"{torch.get_num_threads()} threads; backbones in {next(shared.pipe.model.decoder.parameters()).dtype}")
     for name in args.sets.split(","):
@@ -93,22 +129,18 @@ def main() -> None:
         samples = list(iter_samples(source, max_samples=args.max_clips))
         seconds = sum(sample.seconds for sample in samples)
         print(f"\n{name}: {len(samples)} clips, {seconds / 60:.1f} min of audio")
+        where = Path(args.output_dir) / f"{sanitize(name)}-{len(samples)}"
+        rows = []
+        for label, options in ROWS:
+            row = partial(decode_row, CountingSystem(shared, label, options), samples, source)
+            rows.append((label, *measured_row(where / sanitize(model_path) / sanitize(label), row)))
+        peer_result, _ = measured_row(where / sanitize(PEER), partial(decode_row, peer, samples, source))
+        first = rows[0][1]
         print(
             f"{'setting':44s} {'WER':>7s} {'vs first row [95% interval]':>30s} {'RTFx':>6s} {'passes/token':>12s} "
             f"{'from draft':>10s}"
         )
-        results, first = [], None
-        for label, options in ROWS:
-            system = CountingSystem(shared, label, options)
-            restore = measure(system)
-            try:
-                result = run_evaluation(system, samples, source, show_samples=False, progress=False, write=_quiet)
-            finally:
-                restore()
-            first = first or result
-            results.append((label, result, system.passes / max(system.tokens, 1)))
-        peer_result = run_evaluation(peer, samples, source, show_samples=False, progress=False, write=_quiet)
-        for label, result, passes_per_token in [*results, (PEER, peer_result, None)]:
+        for label, result, passes_per_token in [*rows, (PEER, peer_result, None)]:
             versus = ""
             if result is not first:
                 comparison = compare([first], [result])
@@ -121,8 +153,7 @@ def main() -> None:
                 f"{label:44s} {100 * result.wer:6.2f}% {versus:>30s} {result.rtfx:6.2f} {per_token:>12s} {drafted:>10s}"
             )
         print(
-            f"RTFx against {PEER}: "
-            + ", ".join(f"{label}: {r.rtfx / peer_result.rtfx:.2f}x" for label, r, _ in results)
+            f"RTFx against {PEER}: " + ", ".join(f"{label}: {r.rtfx / peer_result.rtfx:.2f}x" for label, r, _ in rows)
         )
         sys.stdout.flush()
 

@@ -30,11 +30,5 @@ def training_clips():
 def trained_model(backbone_paths, training_clips):
     """HuBERT + Qwen3 with decoder LoRA, overfitted on two clips so that its output is known text."""
     model, processor = tiny_backbones.build_model(backbone_paths["hubert"], backbone_paths["qwen3"], decoder_lora=LORA)
-    batch = processor(audio=training_clips, text=TARGETS)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
-    model.train()
-    for _ in range(300):
-        model(**batch).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+    tiny_backbones.fit(model, processor(audio=training_clips, text=TARGETS), steps=300, learning_rate=3e-3)
     return model.eval(), processor

@@ -186,9 +186,12 @@ def test_no_corpus_builder_or_training_source_names_ivr_dev():
 
 
 @needs_ivr_dev
-def test_no_generated_everyday_utterance_shares_five_words_with_an_ivr_dev_prompt():
-    # The `everyday` text source (numbers, codes, spelled letters) is written for the kinds of prompt ivr-dev holds,
-    # so it must not say them: no five-word run (normalised) of a generated utterance is in any ivr-dev transcript.
+@pytest.mark.parametrize("source", ["everyday", "coined"])
+def test_no_generated_utterance_shares_five_words_with_an_ivr_dev_prompt(source):
+    # The generated text sources (`everyday`: numbers, codes, spelled letters, written for the kinds of prompt ivr-dev
+    # holds; `coined`: everyday requests with invented names) must not say a measured prompt: no five-word run
+    # (normalised) of a generated utterance is in any ivr-dev transcript.
+    from tiny_audio.data.coined import coined_texts
     from tiny_audio.data.everyday import everyday_texts
     from tiny_audio.data.text import normalize
 
@@ -198,7 +201,8 @@ def test_no_generated_everyday_utterance_shares_five_words_with_an_ivr_dev_promp
 
     prompts = set().union(*(runs(row["text"]) for row in _manifest(ivr_dev_root())))
     assert len(prompts) > 1000
-    shared = sorted({" ".join(run) for text in set(everyday_texts()) for run in runs(text) & prompts})
+    texts = set({"everyday": everyday_texts, "coined": coined_texts}[source]())
+    shared = sorted({" ".join(run) for text in texts for run in runs(text) & prompts})
     assert shared == []
 
 

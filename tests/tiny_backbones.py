@@ -163,6 +163,16 @@ def save_model(directory: Path, encoder_dir: Path, decoder_dir: Path, **config_o
     return directory
 
 
+def fit(model, batch: dict, steps: int, learning_rate: float) -> None:
+    """Train `model`'s trainable weights on one batch for `steps` AdamW steps (a test's known starting point)."""
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate)
+    model.train()
+    for _ in range(steps):
+        model(**batch).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+
 def tone(seconds: float, frequency: float = 220.0, sampling_rate: int = 16_000, seed: int = 0) -> np.ndarray:
     """A deterministic test clip: a tone with a little noise, peak 0.5."""
     time = np.arange(int(seconds * sampling_rate)) / sampling_rate

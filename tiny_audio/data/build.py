@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from . import kokoro
 from .build_summary import BuildSummary
 from .card import write_card
+from .coined import coined_source, coined_texts
 from .dev_real import dev_transcripts
 from .everyday import everyday_texts
 from .plan import SHARD_SIZE, SPLITS, Shard, make_plan, plan_fingerprint
@@ -77,9 +78,16 @@ def _everyday_sentences() -> tuple[list[Sentence], Counter[str]]:
     return _cleaned(everyday_texts(), "everyday", dropped), dropped
 
 
+@functools.lru_cache(maxsize=1)
+def _coined_sentences() -> tuple[list[Sentence], Counter[str]]:
+    dropped: Counter[str] = Counter()
+    return _cleaned(coined_texts(), "coined", dropped), dropped
+
+
 # Each text source by name (`--texts`): its sentences, split and cleaned, with what was dropped and why; its card.
 _TEXT_READERS = {"austen": (_austen_sentences, austen_source), "wordnet": (_wordnet_sentences, wordnet_source),
-                 "everyday": (_everyday_sentences, everyday_source)}  # fmt: skip
+                 "everyday": (_everyday_sentences, everyday_source),
+                 "coined": (_coined_sentences, coined_source)}  # fmt: skip
 
 
 def corpus_sentences(

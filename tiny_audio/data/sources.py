@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_TEXTS = ("austen", "wordnet")  # what `tiny-audio data synth` speaks unless told (`--texts`)
-TEXTS = (*DEFAULT_TEXTS, "everyday")  # every text source a corpus can speak, by name (`everyday.py`: generated)
+TEXTS = (*DEFAULT_TEXTS, "everyday", "coined")  # every text source a corpus can speak, by name (the last two generated)
 # The six objects the package exports, one character vector (one line of the book per element) per novel.
 AUSTEN_NOVELS = ("sensesensibility", "prideprejudice", "mansfieldpark", "emma", "northangerabbey", "persuasion")
 AUSTEN_PACKAGE_DIR = Path("/usr/lib/R/site-library/janeaustenr")

@@ -46,6 +46,34 @@ def add_lora(module: nn.Module, lora: dict) -> nn.Module:
     return module
 
 
+def merge_lora(module: nn.Module, originals: dict[str, torch.Tensor]) -> None:
+    """Fold every LoRA adapter of `module` into its base weight, for decoding: one matrix product per layer instead
+    of three (SmolLM2-135M on the 2-core CPU: 57 -> 47 ms a token). The base weights are kept in `originals`, so that
+    `unmerge_lora` puts them back bit for bit (in bf16, subtracting the update again would not)."""
+    for name, layer in _lora_layers(module):
+        weight = layer.get_base_layer().weight
+        if layer.merged or type(weight.data) is not torch.Tensor:  # a sharded (FSDP) or quantized weight: leave it
+            continue
+        originals[name] = weight.detach().clone()
+        layer.merge()
+
+
+def unmerge_lora(module: nn.Module, originals: dict[str, torch.Tensor]) -> None:
+    """Undo `merge_lora`: the adapters run beside their exact original base weights again (before training)."""
+    for name, layer in _lora_layers(module):
+        if name in originals:
+            layer.unmerge()
+            layer.get_base_layer().weight.data.copy_(originals.pop(name))
+
+
+def _lora_layers(module: nn.Module):
+    if not any("lora_" in name for name, _ in module.named_parameters()):
+        return []  # no adapters: peft need not be installed
+    from peft.tuners.lora import LoraLayer
+
+    return [(name, layer) for name, layer in module.named_modules() if isinstance(layer, LoraLayer)]
+
+
 def inline_config(config) -> dict[str, Any]:
     """A backbone's config as a dict to store inside ASRConfig (a self-contained save)."""
     inline = config.to_dict()

@@ -22,7 +22,15 @@ from transformers.dynamic_module_utils import custom_object_save
 from transformers.modeling_outputs import CausalLMOutputWithPast
 from transformers.utils import cached_file, logging
 
-from .backbone_loading import add_lora, cpu_lacks_fast_half_precision, inline_config, load_decoder, load_encoder
+from .backbone_loading import (
+    add_lora,
+    cpu_lacks_fast_half_precision,
+    inline_config,
+    load_decoder,
+    load_encoder,
+    merge_lora,
+    unmerge_lora,
+)
 from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
 from .constants import IGNORE_INDEX
 from .ctc_head import ProjectorCTCLoss, ctc_classes
@@ -83,6 +91,7 @@ class ASRModel(PreTrainedModel):
         for part, lora in (("encoder", config.encoder_lora), ("decoder", config.decoder_lora)):
             if lora is not None:
                 setattr(self, part, add_lora(getattr(self, part), lora))
+        self._unmerged_weights: dict[str, torch.Tensor] = {}  # base weights under merged LoRA (`generate`)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -101,7 +110,10 @@ class ASRModel(PreTrainedModel):
 
     def train(self, mode: bool = True) -> ASRModel:
         """A frozen backbone stays in eval mode: no dropout or SpecAugment on weights nobody trains, so its outputs
-        are deterministic (and cacheable). A backbone with LoRA follows `mode`."""
+        are deterministic (and cacheable). A backbone with LoRA follows `mode`; its adapters, merged into the
+        weights for decoding, are taken out again before training."""
+        if mode:
+            unmerge_lora(self, self._unmerged_weights)
         super().train(mode)
         for backbone in (self.encoder, self.decoder):
             if not any(p.requires_grad for p in backbone.parameters()):
@@ -232,6 +244,8 @@ class ASRModel(PreTrainedModel):
         """The new tokens (B, L') of each prompt. Options: `DecodingOptions` fields (defaults from
         `config.generation`) and any other transformers `generate()` option."""
         audio = input_values if input_values is not None else input_features
+        if not self.training:  # LoRA folded into its weights until training starts (`train`)
+            merge_lora(self, self._unmerged_weights)
         return decode(self, input_ids, attention_mask, audio, audio_attention_mask, generate_kwargs)
 
     def get_input_embeddings(self) -> nn.Module:
@@ -251,6 +265,7 @@ class ASRModel(PreTrainedModel):
         By default only the trained weights are written and the backbones stay referenced by id or path; with
         `self_contained=True` every weight is written and the backbones' configs are stored inline.
         """
+        unmerge_lora(self, self._unmerged_weights)  # a self-contained save writes the backbones' own weights
         state_dict = kwargs.pop("state_dict", None) or self.state_dict()
         if not self_contained:
             state_dict = {name: tensor for name, tensor in state_dict.items() if _is_trained(name)}

@@ -299,6 +299,11 @@ def train(recipe: dict[str, Any]) -> Path:
     # worked was killed at exit by the group's background thread ("terminate called without an active exception").
     trainer.accelerator.wait_for_everyone()
     if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # The DDP wrapper goes first: freed after the group, its gradient reducer held the group's last reference and
+        # tore its gloo threads down holding the GIL, which a gloo thread still needed: a rank hung at exit (seen once
+        # under load; torch issue 190489). The group's own destructor lets the GIL go.
+        trainer.model_wrapped = trainer.model
+        trainer.accelerator.free_memory()
         torch.distributed.destroy_process_group()
     return model_dir
 
