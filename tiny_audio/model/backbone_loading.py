@@ -50,6 +50,8 @@ def merge_lora(module: nn.Module, originals: dict[str, torch.Tensor]) -> None:
     """Fold every LoRA adapter of `module` into its base weight, for decoding: one matrix product per layer instead
     of three (SmolLM2-135M on the 2-core CPU: 57 -> 47 ms a token). The base weights are kept in `originals`, so that
     `unmerge_lora` puts them back bit for bit (in bf16, subtracting the update again would not)."""
+    if originals:  # already merged by an earlier call: generate() runs this on every batch
+        return
     for name, layer in _lora_layers(module):
         weight = layer.get_base_layer().weight
         if layer.merged or type(weight.data) is not torch.Tensor:  # a sharded (FSDP) or quantized weight: leave it
@@ -60,6 +62,8 @@ def merge_lora(module: nn.Module, originals: dict[str, torch.Tensor]) -> None:
 
 def unmerge_lora(module: nn.Module, originals: dict[str, torch.Tensor]) -> None:
     """Undo `merge_lora`: the adapters run beside their exact original base weights again (before training)."""
+    if not originals:  # nothing merged: model.train() runs this on every training step
+        return
     for name, layer in _lora_layers(module):
         if name in originals:
             layer.unmerge()
