@@ -7,6 +7,7 @@ Uses the real converted backbones and the embedded default model (as the course 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -225,8 +226,9 @@ def test_count_params_labels_the_default_models_parts_and_the_counts_add_up():
     done = run(["python", "course/class2/count_params.py"], ROOT)
     assert_clean(done)
     headings = [line for line in done.stdout.splitlines() if re.match(r"[A-Z]{4,}( |$)", line)]
+    config = json.loads((ROOT / "tiny_audio" / "default_model" / "config.json").read_text())
     assert headings == [
-        "ENCODER (openai/whisper-tiny.en + LoRA)",
+        "ENCODER (openai/whisper-tiny.en" + (" + LoRA)" if config["encoder_lora"] else ")"),
         "PROJECTOR (MLP, stacks 6 frames)",
         "DECODER (HuggingFaceTB/SmolLM2-135M-Instruct + LoRA)",
         "OVERALL MODEL",

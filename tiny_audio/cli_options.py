@@ -131,7 +131,7 @@ def add_context_arguments(parser: argparse.ArgumentParser) -> None:
         type=argument_type(check_context, "context"),
         metavar="WORDS",
         help='comma-separated names and words that may occur in the audio, e.g. "Tiny Audio, Hugging Face" '
-        "(docs/context.md: no shipped model was trained with context yet)",
+        "(docs/context.md: what the embedded model makes of one)",
     )
     group.add_argument(
         "--context-file",

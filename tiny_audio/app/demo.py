@@ -157,7 +157,7 @@ def build_app(model: DemoModel):
                 prompt = gr.Textbox(label="Custom prompt (optional; replaces the task; expect a transcript)")
             context = gr.Textbox(
                 label="Context (comma-separated names and words)",
-                info="words that may occur, told to the model; no shipped model was trained with context yet",
+                info="words that may occur, told to the model (docs/context.md: what the embedded model makes of them)",
                 elem_id="context",
             )
             stream = gr.Checkbox(
