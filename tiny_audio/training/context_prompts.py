@@ -4,8 +4,7 @@ A model learns to use a context only if training shows it contexts that help and
 the samples (`ContextOptions.share`) gets a context; of those, most name some of the clip's own words (the rarest, a
 name or an uncommon word being what a user would list) mixed with distractors, words of other transcripts that the
 clip does not say; the rest (`distractor_only_share`) get distractors only, so that a listed word is never proof that
-it was spoken. A share of the distractors (`similar_share`) are spelled like one of the clip's rare words, the list
-name a model would write for a spoken name it half hears. The entries are shuffled, so their order tells nothing.
+it was spoken. The entries are shuffled, so their order tells nothing.
 
 Rarity is the training transcripts' own word counts (`WordTable`, read from the mix's first `pool_texts`
 transcripts): the fewer times a word occurs there, the rarer; a tie goes to a capitalised word (a name), then to the
@@ -24,8 +23,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from difflib import SequenceMatcher
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,9 +38,6 @@ MIN_WORD_CHARACTERS = 3  # "a", "of", "I": never what a context is for
 COMMON_WORDS, COMMON_SHARE = 100, 0.1
 CONTEXT_STREAM = 1  # the collator's stream number for context draws, apart from augmentation's (replay.py)
 DRAWS_PER_DISTRACTOR = 10  # tries to find a word the clip does not say, before a context makes do with fewer
-# A look-alike distractor (`similar_share`): of this many random pool entries with the same first letter as the clip's
-# rarest entry, the closest to it in spelling (more candidates: closer, and slower to draw).
-SIMILAR_CANDIDATES = 64
 # For the memory estimate's longest prompt: names split into short tokens, so fewer characters per token than the ~4
 # of English text; and " Words that may occur: ." in tokens, rounded up.
 CHARACTERS_PER_TOKEN, TEMPLATE_TOKENS = 3, 8
@@ -51,13 +46,11 @@ CHARACTERS_PER_TOKEN, TEMPLATE_TOKENS = 3, 8
 @dataclass(frozen=True)
 class WordTable:
     """Word counts of training transcripts (casefolded), their most common words, and the distractor pool: every
-    entry (`entries`) that the transcripts hold, in the spelling first seen, in order of first appearance; and the
-    pool by first letter (casefolded), where look-alike distractors are sought."""
+    entry (`entries`) that the transcripts hold, in the spelling first seen, in order of first appearance."""
 
     counts: Counter
     common: frozenset[str]
     pool: tuple[str, ...]
-    by_initial: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> WordTable:
@@ -68,12 +61,7 @@ class WordTable:
         for text in texts:
             for entry in entries(text, common):
                 pool.setdefault(entry.casefold(), entry)
-        by_initial: dict[str, list[str]] = {}
-        for entry in pool.values():
-            by_initial.setdefault(entry[0].casefold(), []).append(entry)
-        return cls(
-            counts, common, tuple(pool.values()), {initial: tuple(group) for initial, group in by_initial.items()}
-        )
+        return cls(counts, common, tuple(pool.values()))
 
 
 def entries(text: str, common: frozenset[str] = frozenset()) -> list[str]:
@@ -129,30 +117,13 @@ def draw_context(
         wanted = int(rng.integers(0, options.max_distractors + 1))
     said = {word.casefold() for word in WORD.findall(transcript)}
     taken = {entry.casefold() for entry in chosen}
-
-    def fits(entry: str) -> bool:  # not a word of the clip at all: one that shares a word with it would be half spoken
-        return entry.casefold() not in taken and not said & {word.casefold() for word in WORD.findall(entry)}
-
     distractors: list[str] = []
-    look_alikes = spoken and table.pool and options.similar_share > 0  # (0: the draws of recipes before it, unchanged)
-    similar = int(rng.binomial(wanted, options.similar_share)) if look_alikes else 0
-    for _ in range(similar):
-        # The hard case for a model: a listed name that sounds like the spoken one (the rarest entry, most often a
-        # name). Spelling stands in for sound: the same first letter, then the closest of SIMILAR_CANDIDATES.
-        group = table.by_initial.get(spoken[0][0].casefold()) or table.pool
-        candidates = [group[int(index)] for index in rng.integers(len(group), size=SIMILAR_CANDIDATES)]
-        candidates = [entry for entry in candidates if fits(entry)]
-        if candidates:
-            closest = max(
-                candidates, key=lambda entry: SequenceMatcher(None, spoken[0].casefold(), entry.casefold()).ratio()
-            )
-            taken.add(closest.casefold())
-            distractors.append(closest)
-    for _ in range((wanted - len(distractors)) * DRAWS_PER_DISTRACTOR if table.pool else 0):
+    for _ in range(wanted * DRAWS_PER_DISTRACTOR if table.pool else 0):
         if len(distractors) == wanted:
             break
         entry = table.pool[int(rng.integers(len(table.pool)))]
-        if fits(entry):
+        # Not a word of the clip at all: a distractor that shares one word with the transcript would be half spoken.
+        if entry.casefold() not in taken and not said & {word.casefold() for word in WORD.findall(entry)}:
             taken.add(entry.casefold())
             distractors.append(entry)
     mixed = chosen + distractors

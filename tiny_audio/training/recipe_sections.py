@@ -78,7 +78,6 @@ class ContextOptions:
     distractor_only_share: float = 0.25  # of those, the share given only words the clip does not say
     max_words: int = 3  # at most this many of the clip's own words (its rarest) in a context
     max_distractors: int = 5  # at most this many words from other transcripts
-    similar_share: float = 0.0  # of the distractors, the share spelled most like a word the clip says ("Quenmore")
     pool_texts: int = 20000  # the training transcripts (the mix's first) that word counts and distractors come from
 
     def __post_init__(self):
@@ -98,7 +97,7 @@ class ContextOptions:
     @staticmethod
     def check_value(name: str, value: Any) -> Any:
         """One key's value judged alone (the recipe check's `check_value`); a ValueError says what is accepted."""
-        if name in ("share", "distractor_only_share", "similar_share") and not 0.0 <= value <= 1.0:
+        if name in ("share", "distractor_only_share") and not 0.0 <= value <= 1.0:
             raise ValueError(f"{name}={value!r} is not accepted; give a share from 0 to 1.")
         lowest = {"max_words": 1, "max_distractors": 0, "pool_texts": 1}.get(name)
         if lowest is not None and value < lowest:
