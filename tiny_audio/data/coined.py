@@ -17,7 +17,7 @@ import functools
 import random
 import re
 
-from .everyday import CITIES, FIRST_NAMES, SURNAMES, WEEKDAYS
+from .everyday import CITIES, FIRST_NAMES, SURNAMES, WEEKDAYS, utterances
 from .numwords import cardinal
 from .sources import WORDNET_DIR, WORDNET_PARTS, TextSource, read_austen, read_wordnet_examples
 
@@ -146,8 +146,7 @@ FRAMES = (
 
 def coined_texts(size: int = SIZE) -> list[str]:
     """`size` generated utterances, the same on every machine with the same text sources (a fixed string seed)."""
-    rng = random.Random(SEED)
-    return [rng.choice(FRAMES)(rng) for _ in range(size)]
+    return utterances(FRAMES, SEED, size)
 
 
 def coined_source() -> TextSource:

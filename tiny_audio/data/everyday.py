@@ -112,7 +112,13 @@ FRAMES = (
 )
 
 
+def utterances(frames, seed: str, size: int) -> list[str]:
+    """`size` utterances, each from a frame (a function of a `random.Random`) drawn by `seed`: the same on every
+    machine for the same frames and word lists (a string seed). `everyday` and `coined` are made this way."""
+    rng = random.Random(seed)
+    return [rng.choice(frames)(rng) for _ in range(size)]
+
+
 def everyday_texts(size: int = SIZE) -> list[str]:
     """`size` generated utterances, the same on every machine (a fixed string seed)."""
-    rng = random.Random(SEED)
-    return [rng.choice(FRAMES)(rng) for _ in range(size)]
+    return utterances(FRAMES, SEED, size)
