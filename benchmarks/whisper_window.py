@@ -1,0 +1,88 @@
+"""How much Whisper's encoder loses when it reads a clip alone, measured by Whisper's own decoder on real speech.
+
+    python benchmarks/whisper_window.py [--clips 120] [--windows 10 5]
+
+Whisper tiny.en's own decoder reads `ivr-dev` clips (a fixed random draw) from encoder frames made four ways:
+- stock: the clip padded to 30 s, as Whisper was pretrained and as its pipeline reads it;
+- a window of N s (`encoder_window_seconds=N`): the clip followed by silence up to N s;
+- the clip alone (tiny-audio's encoder without a window).
+Whisper's decoder learned to read 1,500 frames, so every way hands it the clip's own frames followed by the stock
+run's frames past the clip: only the frames of the speech differ. Prints each way's WER and its encoder time per
+clip (mean, this CPU), with the ratio against the stock run measured in the same loop. Needs the offline
+openai/whisper-tiny.en (`tiny-audio backbones`) and ../shared/data/ivr-dev.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+from transformers import WhisperForConditionalGeneration, WhisperProcessor
+from transformers.modeling_outputs import BaseModelOutput
+
+from tiny_audio.evaluation.ivr_dev import ivr_dev_manifest
+from tiny_audio.evaluation.scoring import score
+from tiny_audio.model.audio_input import load_audio
+from tiny_audio.model.constants import MEL_FRAMES_PER_SECOND
+from tiny_audio.model.whisper_encoder import whisper_encode
+
+MODEL = "openai/whisper-tiny.en"
+
+
+def clips(count: int, seed: int = 0) -> list[tuple[str, np.ndarray]]:
+    """`count` (reference, waveform) pairs drawn from ivr-dev with a fixed seed."""
+    manifest = ivr_dev_manifest()
+    with open(manifest, newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    chosen = sorted(np.random.default_rng(seed).choice(len(rows), min(count, len(rows)), replace=False))
+    return [(rows[i]["text"], load_audio(str(manifest.parent / rows[i]["file"]), check=False)) for i in chosen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=120)
+    parser.add_argument("--windows", type=float, nargs="+", default=[10.0, 5.0], help="seconds (at most 30)")
+    args = parser.parse_args()
+    processor = WhisperProcessor.from_pretrained(MODEL)
+    model = WhisperForConditionalGeneration.from_pretrained(MODEL).eval()
+    encoder = model.get_encoder()
+    ways = ["stock 30 s", *(f"{seconds:g} s window" for seconds in args.windows), "clip alone"]
+    windows = [0, *(round(seconds * MEL_FRAMES_PER_SECOND) for seconds in args.windows), 0]
+    references, texts = [], {way: [] for way in ways}
+    seconds = dict.fromkeys(ways, 0.0)
+    for reference, waveform in tqdm(clips(args.clips), desc="ivr-dev clips"):
+        padded = processor.feature_extractor(waveform, sampling_rate=16_000, return_tensors="pt").input_features
+        alone = processor.feature_extractor(waveform, sampling_rate=16_000, padding="longest", return_tensors="pt")
+        alone = alone.input_features
+        mel_frames = alone.shape[-1]
+        lengths = torch.tensor([(mel_frames + 1) // 2])
+        references.append(reference)
+        with torch.inference_mode():
+            for way, window in zip(ways, windows, strict=True):
+                start = time.perf_counter()
+                if way == "stock 30 s":
+                    frames = stock = encoder(padded).last_hidden_state
+                else:
+                    frames = whisper_encode(encoder, alone, torch.ones(1, mel_frames), lengths, window)
+                seconds[way] += time.perf_counter() - start
+                frames = torch.cat([frames, stock[:, frames.shape[1] :]], dim=1)
+                tokens = model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=frames), max_new_tokens=96)
+                texts[way].append(processor.batch_decode(tokens, skip_special_tokens=True)[0].strip())
+    words = sum(len(reference.split()) for reference in references)
+    print(f"{len(references)} ivr-dev clips (~{words} words), {MODEL}'s own decoder, {torch.get_num_threads()} threads")
+    print("| encoder frames | WER | encoder ms per clip | time against stock |")
+    print("| --- | ---: | ---: | ---: |")
+    for way in ways:
+        wer = score(references, texts[way]).wer
+        print(
+            f"| {way} | {100 * wer:.2f}% | {1e3 * seconds[way] / len(references):.0f} "
+            f"| {seconds[way] / seconds['stock 30 s']:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
