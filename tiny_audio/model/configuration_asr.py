@@ -10,7 +10,6 @@ from typing import Any
 
 from transformers import AutoConfig, PretrainedConfig
 
-from .constants import WHISPER_MAX_SECONDS
 from .context_words import with_context
 from .decoding_options import DecodingOptions
 from .projectors import PROJECTORS
@@ -42,9 +41,6 @@ class ASRConfig(PretrainedConfig):
             (max_new_tokens, num_beams, ctc_decoding_weight, ...) and any other transformers `generate()` option.
         ctc_head_trained: whether the projector trained with the CTC loss (training records it; None: unknown). CTC
             in the search and word timestamps need a trained head.
-        encoder_window_seconds: Whisper encoders only. None: the encoder reads each clip alone (fastest). A number
-            of seconds: it reads each clip followed by silence up to that length (at most 30, its pretraining
-            window), which keeps more of what it learned (whisper_encoder.py). A projector is trained for one way.
     """
 
     model_type = "tiny_audio"
@@ -65,7 +61,6 @@ class ASRConfig(PretrainedConfig):
         prompts: dict[str, str] | None = None,
         generation: dict[str, Any] | None = None,
         ctc_head_trained: bool | None = None,
-        encoder_window_seconds: float | None = None,
         **kwargs,
     ):
         if projector_type not in PROJECTORS:
@@ -75,10 +70,6 @@ class ASRConfig(PretrainedConfig):
         for name, lora in (("encoder_lora", encoder_lora), ("decoder_lora", decoder_lora)):
             if lora is not None and set(lora) != LORA_KEYS:
                 raise ValueError(f"{name} must be None or a dict with keys {sorted(LORA_KEYS)}, got {sorted(lora)}.")
-        if encoder_window_seconds is not None and not 0 < encoder_window_seconds <= WHISPER_MAX_SECONDS:
-            raise ValueError(
-                f"encoder_window_seconds must be None or in (0, {WHISPER_MAX_SECONDS}], got {encoder_window_seconds!r}."
-            )
         if encoder_config is not None:
             check_encoder_type(encoder_config.get("model_type"))
         self.encoder_name_or_path = encoder_name_or_path
@@ -96,7 +87,6 @@ class ASRConfig(PretrainedConfig):
         DecodingOptions.resolve(generation)  # a bad value fails now, naming what is accepted
         self.generation = dict(generation or {})
         self.ctc_head_trained = ctc_head_trained
-        self.encoder_window_seconds = encoder_window_seconds
         super().__init__(**kwargs)
 
     def resolved_encoder_config(self, **hub_kwargs) -> PretrainedConfig:

@@ -3,7 +3,6 @@
 SAMPLING_RATE = 16_000  # every supported encoder was pretrained on 16 kHz audio
 MIN_SECONDS = 0.1  # below this the encoders' convolutions produce no frame worth a token
 WHISPER_MAX_SECONDS = 30  # Whisper's position table covers 1500 encoder frames = 30 s at 50 frames/s
-MEL_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop: 160 samples at 16 kHz
 # Longer clips are cut at pauses into pieces of at most this many seconds, transcribed one by one, and the texts
 # joined. Whisper's encoder takes at most 30 s, but the decoder learned one sentence per clip (a synthetic Austen
 # corpus built like the default model's: median 4.9 s, 90% under 8.5 s): a longer piece holds several sentences,

@@ -32,7 +32,7 @@ from .backbone_loading import (
     unmerge_lora,
 )
 from .configuration_asr import ASRConfig, audio_layout, count_audio_tokens, count_encoder_frames
-from .constants import IGNORE_INDEX, MEL_FRAMES_PER_SECOND
+from .constants import IGNORE_INDEX
 from .ctc_head import ProjectorCTCLoss, ctc_classes
 from .decoding import decode
 from .pipeline_asr import ASRPipeline
@@ -80,8 +80,6 @@ class ASRModel(PreTrainedModel):
             stack=config.projector_stack,
         )
         self.audio_layout = audio_layout(self.encoder.config, config.projector_stack)
-        if config.encoder_window_seconds is not None and self.encoder.config.model_type != "whisper":
-            raise ValueError("encoder_window_seconds is for Whisper encoders; set it to None for this encoder.")
         # Optional store of frozen-encoder outputs, set by training (tiny_audio.training.encoder_cache); not saved.
         self.encoder_cache = None
         # The projector's CTC loss, an opt-in auxiliary training loss (`use_ctc_loss`); not part of the architecture.
@@ -148,8 +146,7 @@ class ASRModel(PreTrainedModel):
 
     def _encode(self, audio: torch.Tensor, audio_attention_mask: torch.Tensor, frame_lengths: torch.Tensor):
         if self.encoder.config.model_type == "whisper":
-            window = round((self.config.encoder_window_seconds or 0) * MEL_FRAMES_PER_SECOND)
-            return whisper_encode(self.encoder, audio, audio_attention_mask, frame_lengths, window)
+            return whisper_encode(self.encoder, audio, audio_attention_mask, frame_lengths)
         return self.encoder(audio, attention_mask=audio_attention_mask).last_hidden_state  # (B, T, E)
 
     def embed_inputs(
