@@ -10,14 +10,16 @@ output tokens that came from the CTC draft and were only checked (`ctc_draft`). 
 model's default decoding: 4 beams with CTC prefix scoring and 3 frequency warps.
 
 Each row's per-clip results go to OUTPUT_DIR/<set>-<clips>/<model>/<row>/ (results.json, results.txt and
-decoding.json with its pass and token counts) as soon as the row is done; a rerun with the same model, sets and
-number of clips reads the rows found there instead of decoding them again, so a killed run resumes at its row.
-Delete the folder (or give another) to measure again, e.g. after a change to the decoding code.
+decoding.json with its pass and token counts and a hash of the model's weights and config) as soon as the row is
+done; a rerun with the same model, sets and number of clips reads the rows found there instead of decoding them
+again, so a killed run resumes at its row. A row measured on other weights (a new embedded model at the same path)
+is measured again. Delete the folder (or give another) to measure again after a change to the decoding code.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from functools import partial
@@ -87,16 +89,32 @@ def _quiet(line: str) -> None:
     """The runner's per-sample and checkpoint lines: the table below says it all."""
 
 
-def measured_row(folder: Path, evaluate) -> tuple[EvalResult, float | None]:
-    """The row's result and decoder passes per output token, read from `folder` or measured with `evaluate()`
-    (which returns the result and its pass and token counts, or None for a system without them) and written."""
+def weights_hash(model: str) -> str:
+    """What identifies the model measured: a hash of a local directory's weights and config.json, else the Hub id."""
+    files = [Path(model) / name for name in ("model.safetensors", "config.json")]
+    if not all(path.is_file() for path in files):
+        return model
+    digest = hashlib.sha256()
+    for path in files:
+        with path.open("rb") as handle:
+            for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def measured_row(folder: Path, evaluate, weights: str) -> tuple[EvalResult, float | None]:
+    """The row's result and decoder passes per output token, read from `folder` when it was measured on `weights`,
+    else measured with `evaluate()` (which returns the result and its pass and token counts, or None for a system
+    without them) and written."""
     counts = folder / "decoding.json"
     if counts.exists():
-        passes = json.loads(counts.read_text())["passes_per_token"]
-        return EvalResult.load(folder), passes
+        kept = json.loads(counts.read_text())
+        if kept.get("weights") == weights:
+            return EvalResult.load(folder), kept["passes_per_token"]
+        print(f"{folder}: measured on other weights; measuring again")
     result, passes = evaluate()
     result.write(folder)
-    counts.write_text(json.dumps({"passes_per_token": passes}) + "\n")
+    counts.write_text(json.dumps({"passes_per_token": passes, "weights": weights}) + "\n")
     return result, passes
 
 
@@ -122,6 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     model_path = str(args.model or default_model())
     shared = TinyAudioSystem(detect_system(model_path), dtype=args.dtype)
+    weights = weights_hash(model_path)
     peer = load_system(PEER)
     print(f"{torch.get_num_threads()} threads; backbones in {next(shared.pipe.model.decoder.parameters()).dtype}")
     for name in args.sets.split(","):
@@ -133,8 +152,9 @@ def main() -> None:
         rows = []
         for label, options in ROWS:
             row = partial(decode_row, CountingSystem(shared, label, options), samples, source)
-            rows.append((label, *measured_row(where / sanitize(model_path) / sanitize(label), row)))
-        peer_result, _ = measured_row(where / sanitize(PEER), partial(decode_row, peer, samples, source))
+            rows.append((label, *measured_row(where / sanitize(model_path) / sanitize(label), row, weights)))
+        peer_row = partial(decode_row, peer, samples, source)
+        peer_result, _ = measured_row(where / sanitize(PEER), peer_row, weights_hash(PEER))
         first = rows[0][1]
         print(
             f"{'setting':44s} {'WER':>7s} {'vs first row [95% interval]':>30s} {'RTFx':>6s} {'passes/token':>12s} "
