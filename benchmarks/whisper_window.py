@@ -50,8 +50,10 @@ def main() -> None:
     processor = WhisperProcessor.from_pretrained(MODEL)
     model = WhisperForConditionalGeneration.from_pretrained(MODEL).eval()
     encoder = model.get_encoder()
-    ways = ["stock 30 s", *(f"{seconds:g} s window" for seconds in args.windows), "clip alone"]
-    windows = [3000, *(round(seconds * MEL_FRAMES_PER_SECOND) for seconds in args.windows), 0]
+    # Each way and its window in mel frames: None for the stock encoder, 0 for the clip alone.
+    windows = {"stock 30 s": None, **{f"{s:g} s window": round(s * MEL_FRAMES_PER_SECOND) for s in args.windows}}
+    windows["clip alone"] = 0
+    ways = list(windows)
     references, texts = [], {way: [] for way in ways}
     seconds = dict.fromkeys(ways, 0.0)
     for reference, waveform in tqdm(clips(args.clips), desc="ivr-dev clips"):
@@ -62,9 +64,9 @@ def main() -> None:
         lengths = torch.tensor([(mel_frames + 1) // 2])
         references.append(reference)
         with torch.inference_mode():
-            for way, window in zip(ways, windows, strict=True):
+            for way, window in windows.items():
                 start = time.perf_counter()
-                if way == "stock 30 s":
+                if window is None:
                     frames = stock = encoder(padded).last_hidden_state
                 elif window:  # the clip, then silence: the whole window is input, its frames past the clip dropped
                     window = max(window, mel_frames)
@@ -78,8 +80,8 @@ def main() -> None:
                 frames = torch.cat([frames, stock[:, frames.shape[1] :]], dim=1)
                 tokens = model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=frames), max_new_tokens=96)
                 texts[way].append(processor.batch_decode(tokens, skip_special_tokens=True)[0].strip())
-    words = sum(len(reference.split()) for reference in references)
-    print(f"{len(references)} ivr-dev clips (~{words} words), {MODEL}'s own decoder, {torch.get_num_threads()} threads")
+    words = score(references, references).reference_words  # after Whisper's normaliser, as the WER counts them
+    print(f"{len(references)} ivr-dev clips ({words} words), {MODEL}'s own decoder, {torch.get_num_threads()} threads")
     print("| encoder frames | WER | encoder ms per clip | time against stock |")
     print("| --- | ---: | ---: | ---: |")
     for way in ways:
