@@ -10,10 +10,11 @@ output tokens that came from the CTC draft and were only checked (`ctc_draft`). 
 model's default decoding: 4 beams with CTC prefix scoring and 3 frequency warps.
 
 Each row's per-clip results go to OUTPUT_DIR/<set>-<clips>/<model>/<row>/ (results.json, results.txt and
-decoding.json with its pass and token counts and a hash of the model's weights and config) as soon as the row is
-done; a rerun with the same model, sets and number of clips reads the rows found there instead of decoding them
-again, so a killed run resumes at its row. A row measured on other weights (a new embedded model at the same path)
-is measured again. Delete the folder (or give another) to measure again after a change to the decoding code.
+decoding.json with its pass and token counts, a hash of the model's weights and config, and the dtype asked for) as
+soon as the row is done; a rerun with the same model, sets and number of clips reads the rows found there instead of
+decoding them again, so a killed run resumes at its row. A row measured on other weights (a new embedded model at
+the same path) or in another dtype is measured again. Delete the folder (or give another) to measure again after a
+change to the decoding code.
 """
 
 from __future__ import annotations
@@ -102,19 +103,19 @@ def weights_hash(model: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def measured_row(folder: Path, evaluate, weights: str) -> tuple[EvalResult, float | None]:
-    """The row's result and decoder passes per output token, read from `folder` when it was measured on `weights`,
-    else measured with `evaluate()` (which returns the result and its pass and token counts, or None for a system
-    without them) and written."""
+def measured_row(folder: Path, evaluate, measured_on: dict) -> tuple[EvalResult, float | None]:
+    """The row's result and decoder passes per output token, read from `folder` when it was measured on
+    `measured_on` (weights, dtype), else measured with `evaluate()` (which returns the result and its pass and token
+    counts, or None for a system without them) and written."""
     counts = folder / "decoding.json"
     if counts.exists():
         kept = json.loads(counts.read_text())
-        if kept.get("weights") == weights:
+        if all(kept.get(key) == value for key, value in measured_on.items()):
             return EvalResult.load(folder), kept["passes_per_token"]
-        print(f"{folder}: measured on other weights; measuring again")
+        print(f"{folder}: measured on other weights or dtype; measuring again")
     result, passes = evaluate()
     result.write(folder)
-    counts.write_text(json.dumps({"passes_per_token": passes, "weights": weights}) + "\n")
+    counts.write_text(json.dumps({"passes_per_token": passes, **measured_on}) + "\n")
     return result, passes
 
 
@@ -140,7 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     model_path = str(args.model or default_model())
     shared = TinyAudioSystem(detect_system(model_path), dtype=args.dtype)
-    weights = weights_hash(model_path)
+    measured_on = {"weights": weights_hash(model_path), "dtype": args.dtype}
     peer = load_system(PEER)
     print(f"{torch.get_num_threads()} threads; backbones in {next(shared.pipe.model.decoder.parameters()).dtype}")
     for name in args.sets.split(","):
@@ -152,9 +153,9 @@ def main() -> None:
         rows = []
         for label, options in ROWS:
             row = partial(decode_row, CountingSystem(shared, label, options), samples, source)
-            rows.append((label, *measured_row(where / sanitize(model_path) / sanitize(label), row, weights)))
+            rows.append((label, *measured_row(where / sanitize(model_path) / sanitize(label), row, measured_on)))
         peer_row = partial(decode_row, peer, samples, source)
-        peer_result, _ = measured_row(where / sanitize(PEER), peer_row, weights_hash(PEER))
+        peer_result, _ = measured_row(where / sanitize(PEER), peer_row, {"weights": PEER})
         first = rows[0][1]
         print(
             f"{'setting':44s} {'WER':>7s} {'vs first row [95% interval]':>30s} {'RTFx':>6s} {'passes/token':>12s} "
