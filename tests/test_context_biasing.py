@@ -109,7 +109,7 @@ def test_build_then_measure_three_clips(tiny_model_dir, tmp_path, capsys):
     assert len(lines) == 3 and lines[0].count("|") == lines[2].count("|") == 10
     assert lines[2].startswith(f"| {tiny_model_dir} | 3 |")
     report = json.loads((folder / context_biasing.RESULTS).read_text(encoding="utf-8"))
-    assert report["decoding"] == context_biasing.GREEDY and report["table"] == "\n".join(lines)
+    assert report["decoding"] == context_biasing.DECODINGS["greedy"] and report["table"] == "\n".join(lines)
     (result,) = report["models"]
     spoken = sum(len(terms) for _, terms in context_biasing.SENTENCES[:3])
     for condition in ("without", "with"):
@@ -120,3 +120,8 @@ def test_build_then_measure_three_clips(tiny_model_dir, tmp_path, capsys):
     low, high = result["other_wer_interval"]
     assert low <= high and isinstance(result["other_wer_difference"], float)
     assert [clip["text"] for clip in result["clips"]] == [row["text"] for row in rows]
+
+    # `--decoding model`: no options passed, so the model decodes as its config says (the report says so).
+    context_biasing.main(["measure", "--folder", str(folder), "--model", str(tiny_model_dir), "--decoding", "model"])
+    report = json.loads((folder / context_biasing.RESULTS).read_text(encoding="utf-8"))
+    assert report["decoding"].startswith("each model's own") and len(report["models"][0]["clips"]) == 3
