@@ -1,6 +1,6 @@
 """Does a context help a model write rare names, without writing listed names that were not said?
 
-    python benchmarks/context_biasing.py build --folder /tmp/context-set
+    python benchmarks/context_biasing.py build --folder /tmp/context-set [--sentences dev]
     python benchmarks/context_biasing.py measure --folder /tmp/context-set --model tiny_audio/default_model
         [--model DIR ...] [--dtype float32] [--decoding model]
 
@@ -112,6 +112,51 @@ SENTENCES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Update the Calvetto firmware before you restart.", ("Calvetto",)),
     ("The hikers reached Ystramoor before sunset.", ("Ystramoor",)),
 )
+# A second, smaller set under the same rules (no term shares a word with SENTENCES' terms either), for choosing a
+# decoding's constants: `build --sentences dev`. Choosing them on the sentences above would tune to the measure.
+DEV_SENTENCES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Doctor Hamblewhistle-Obuoro will call you back this afternoon.", ("Hamblewhistle-Obuoro",)),
+    ("The Zarquell printer is out of paper again.", ("Zarquell",)),
+    ("We spent a week in Tormalinde with our friends.", ("Tormalinde",)),
+    ("Take two Nexoprane capsules after dinner.", ("Nexoprane",)),
+    ("The Brindlemoor library closes at six.", ("Brindlemoor",)),
+    ("Miss Okarvi-Lindgrett runs the Quillback bakery.", ("Okarvi-Lindgrett", "Quillback")),
+    ("Our office moved to the Castellane building downtown.", ("Castellane",)),
+    ("The Vortiva phone has a cracked screen.", ("Vortiva",)),
+    ("Ask Professor Drummelow-Achebe about the exam.", ("Drummelow-Achebe",)),
+    ("The ferry to Skellingrove leaves every hour.", ("Skellingrove",)),
+    ("Add a pinch of hulvarin spice to the stew.", ("hulvarin",)),
+    ("The Plexatrin server needs a new disk.", ("Plexatrin",)),
+    ("Sergeant Wojcik-Farrant found the missing car.", ("Wojcik-Farrant",)),
+    ("The Emberlyn theatre is showing an old film tonight.", ("Emberlyn",)),
+    ("My doctor switched me to Cardoxitril last month.", ("Cardoxitril",)),
+    ("The bus from Gravenhollow was late again.", ("Gravenhollow",)),
+    ("Install the Fennimusk update before Friday.", ("Fennimusk",)),
+    ("Uncle Theo bought a Rusterline bicycle.", ("Rusterline",)),
+    ("The Oskavelt museum has a new exhibit.", ("Oskavelt",)),
+    ("Mrs Abernethy-Kowal teaches music at the school.", ("Abernethy-Kowal",)),
+    ("The Durnstead valley is green in the spring.", ("Durnstead",)),
+    ("Spread some bexalo butter on the toast.", ("bexalo",)),
+    ("The Quintavex battery lasts all day.", ("Quintavex",)),
+    ("We met Pilar Santangelo-Ruvez at the conference.", ("Santangelo-Ruvez",)),
+    ("The road to Marrowfield is closed for repairs.", ("Marrowfield",)),
+    ("The Lumispire lamp in the hall is broken.", ("Lumispire",)),
+    ("Give the cat one Felidrozine tablet a day.", ("Felidrozine",)),
+    ("The Harrowgate choir sang at the wedding.", ("Harrowgate",)),
+    ("Our neighbour Mister Oyebanjo-Pittaway has a new dog.", ("Oyebanjo-Pittaway",)),
+    ("The Crombeck tunnel is two miles long.", ("Crombeck",)),
+    ("Please reboot the Stellaxis router in the basement.", ("Stellaxis",)),
+    ("The Wendovari family owns the corner shop.", ("Wendovari",)),
+    ("The children loved the Grizzlemund puppet show.", ("Grizzlemund",)),
+    ("Pack the Trelawney map and a warm coat.", ("Trelawney",)),
+    ("The Morganthal bridge was built long ago.", ("Morganthal",)),
+    ("The nurse gave him a shot of Duvaperil.", ("Duvaperil",)),
+    ("Our team lost to the Kestrelmoy club on Saturday.", ("Kestrelmoy",)),
+    ("The Yarrowby farm grows pumpkins and beans.", ("Yarrowby",)),
+    ("Send the parcel to Inspector Mbatha-Holloway.", ("Mbatha-Holloway",)),
+    ("The Sorvinex camera takes sharp pictures at night.", ("Sorvinex",)),
+)
+SENTENCE_SETS = {"test": SENTENCES, "dev": DEV_SENTENCES}
 DISTRACTORS = 3  # per clip: listed, never said in it
 SEED = 46  # fixes each clip's voice, speed, pitch, distractors and the order of its context
 # The corpus builder's voice seeds (`plan.split_voices`): data/k-every (Kokoro) was built with seed 21, data/e-every
@@ -258,12 +303,13 @@ def build(args: argparse.Namespace) -> None:
     voices = held_out_voices(engine, args.voice_seed)[: args.voices]
     if not voices:
         raise SystemExit(f"{engine} has no held-out voices here (`tiny-audio data voices`)")
-    sentences = list(SENTENCES[: args.max_sentences])
+    sentences = list(SENTENCE_SETS[args.sentences][: args.max_sentences])
+    draws = f"{SEED}/clip" if args.sentences == "test" else f"{SEED}/{args.sentences}/clip"  # the test set's as ever
     folder = Path(args.folder)
     (folder / "clips").mkdir(parents=True, exist_ok=True)
     rows = []
     for index, (text, terms) in enumerate(sentences):
-        rng = random.Random(f"{SEED}/clip/{index}")
+        rng = random.Random(f"{draws}/{index}")
         voice = voices[index % len(voices)]
         speed, pitch = round(rng.uniform(*SPEED_RANGE), 3), round(rng.uniform(*PITCH_RANGE), 3)
         context = [*terms, *pick_distractors(index, sentences, rng)]
@@ -406,6 +452,10 @@ def main(argv: list[str] | None = None) -> None:
         help="the corpus's voice seed whose test timbres speak (default: 21 for Kokoro, 22 for espeak-ng)",
     )  # fmt: skip
     making.add_argument("--voices", type=int, default=None, help="use only the first N held-out voices")
+    making.add_argument(
+        "--sentences", choices=sorted(SENTENCE_SETS), default="test",
+        help="the measured sentences (default), or the dev ones that decoding constants are chosen on",
+    )  # fmt: skip
     making.add_argument("--max-sentences", type=int, default=None, help="only the first N sentences (a quick set)")
     making.set_defaults(func=build)
     measuring = commands.add_parser("measure", help="transcribe without and with the contexts; print the table")

@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny random backbones saved once per test session, and a trained tiny model."""
+"""Shared fixtures: tiny random backbones saved once per test session, a trained tiny model, and a tiny
+Whisper + Llama model whose CTC head counts as trained."""
 
 from __future__ import annotations
 
@@ -32,3 +33,14 @@ def trained_model(backbone_paths, training_clips):
     model, processor = tiny_backbones.build_model(backbone_paths["hubert"], backbone_paths["qwen3"], decoder_lora=LORA)
     tiny_backbones.fit(model, processor(audio=training_clips, text=TARGETS), steps=300, learning_rate=3e-3)
     return model.eval(), processor
+
+
+@pytest.fixture(scope="module")
+def tiny(backbone_paths):
+    """A tiny random Whisper + Llama model in float32, its CTC head declared trained: greedy search uses drafts, and
+    a context's near spellings are checked against its CTC head."""
+    model, processor = tiny_backbones.build_model(
+        backbone_paths["whisper"], backbone_paths["llama"], generation={"max_new_tokens": 10}
+    )
+    model.config.ctc_head_trained = True
+    return model.float().eval(), processor

@@ -92,16 +92,6 @@ def test_the_largest_context_is_accepted():
 # -- the pipeline with a tiny random model --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny(backbone_paths):
-    """A tiny random Whisper + Llama model in float32, its CTC head declared trained: greedy search uses drafts."""
-    model, processor = tiny_backbones.build_model(
-        backbone_paths["whisper"], backbone_paths["llama"], generation={"max_new_tokens": 10}
-    )
-    model.config.ctc_head_trained = True
-    return model.float().eval(), processor
-
-
 def test_greedy_search_with_the_ctc_draft_writes_plain_greedy_searchs_text_with_a_context(tiny):
     model, processor = tiny
     clips = [tiny_backbones.tone(1.2, 300), tiny_backbones.tone(0.5, 500, seed=4), tiny_backbones.tone(0.8, 700)]

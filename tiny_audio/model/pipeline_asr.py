@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from .alignment import align_words, audio_token_times, check_timestamps_supporte
 from .audio_blocks import cut_at_pauses
 from .audio_input import AudioFile, audio_file, load_audio, split_at_pauses
 from .constants import DEFAULT_CHUNK_SECONDS, MIN_SECONDS, SAMPLING_RATE
+from .context_snap import audio_scorers, decoder_knows, snap_to_context
+from .context_words import check_context
 from .decoding_options import DecodingOptions, check_option
 
 # oneDNN (PyTorch's CPU convolutions) keeps a primitive for each input shape it has seen, 1024 by default; for the
@@ -102,8 +105,13 @@ class ASRPipeline(Pipeline):
         config = self.model.config
         forward_params["instruction"] = config.instruction(task=task, prompt=prompt, context=context)
         # Timestamps time a transcript's words: the transcribe instruction, with or without a context.
-        if return_timestamps and config.instruction(task=task, prompt=prompt) != config.prompts.get("transcribe"):
+        transcript = config.instruction(task=task, prompt=prompt) == config.prompts.get("transcribe")
+        if return_timestamps and not transcript:
             raise ValueError("return_timestamps times the words of a transcript: use task='transcribe' (the default).")
+        # A transcript's near spellings of listed entries snap to them where the CTC head agrees (context_snap.py);
+        # a streamer has shown the text as written, so the returned text stays that too.
+        if transcript and config.ctc_head_trained and forward_params["generate_kwargs"].get("streamer") is None:
+            forward_params["snap_entries"] = check_context(context)
         return {}, forward_params, {}
 
     def _piece_seconds(self, chunk_length_s: float | None) -> float:
@@ -124,6 +132,7 @@ class ASRPipeline(Pipeline):
         chunk_length_s: float,
         generate_kwargs: dict,
         return_timestamps: bool | str = False,
+        snap_entries: tuple[str, ...] = (),
     ) -> dict:
         audio = model_inputs["audio"]
         clips = [audio] if isinstance(audio, (np.ndarray, AudioFile)) else list(audio)
@@ -141,10 +150,12 @@ class ASRPipeline(Pipeline):
                 batch = self.processor(
                     audio=pieces_audio, instruction=instruction, return_tensors="pt", check_audio=False
                 ).to(self.device)
-                tokens = self.model.generate(**batch, **generate_kwargs)
-                timed = self._timed_words(batch, tokens, group) if return_timestamps else [[] for _ in group]
-                for (owner, *_), row, piece_words in zip(group, tokens, timed, strict=True):
-                    text = self.processor.decode(row)
+                rows = self.model.generate(**batch, **generate_kwargs).tolist()
+                pieces_text = [self.processor.decode(row) for row in rows]
+                if snap_entries:
+                    pieces_text, rows = self._snapped(batch, pieces_text, rows, snap_entries)
+                timed = self._timed_words(batch, rows, group) if return_timestamps else [[] for _ in group]
+                for (owner, *_), text, piece_words in zip(group, pieces_text, timed, strict=True):
                     if piece_words and any(texts[owner]):  # the texts of a clip's pieces are joined with a space
                         piece_words[0]["text"] = " " + piece_words[0]["text"]
                     texts[owner].append(text)
@@ -159,8 +170,22 @@ class ASRPipeline(Pipeline):
             ]
         return outputs
 
-    def _timed_words(self, batch, tokens: torch.Tensor, group: list) -> list[list[dict]]:
-        """Word chunks of each decoded piece in `group`, in seconds from the start of its clip."""
+    def _snapped(self, batch, texts: list[str], rows: list[list[int]], entries: tuple[str, ...]):
+        """Each piece's text with near spellings of `entries` snapped to them (context_snap.py), and its token ids:
+        those of the new text where it changed, so that timestamps time the words returned."""
+        audio = batch.get("input_features", batch.get("input_values"))
+        tokenizer = self.processor.tokenizer
+        scorers = audio_scorers(self.model, audio, batch["audio_attention_mask"], tokenizer)
+        is_word = partial(decoder_knows, tokenizer)
+        snapped = [snap_to_context(text, entries, score, is_word) for text, score in zip(texts, scorers, strict=True)]
+        new_rows = [
+            row if new == old else tokenizer.encode(new, add_special_tokens=False)
+            for row, old, new in zip(rows, texts, snapped, strict=True)
+        ]
+        return snapped, new_rows
+
+    def _timed_words(self, batch, rows: list[list[int]], group: list) -> list[list[dict]]:
+        """Word chunks of each decoded piece in `group` (its token ids), in seconds from the start of its clip."""
         audio = batch.get("input_features", batch.get("input_values"))
         audio_embeds, token_mask = self.model.get_audio_features(audio, batch["audio_attention_mask"])  # (B, N, D)
         classes = self.model.ctc_head_classes()
@@ -169,7 +194,7 @@ class ASRPipeline(Pipeline):
         hop = self.processor.feature_extractor.hop_length if self.processor.is_whisper else 1
         token_seconds = audio_token_times(self.processor.audio_layout, hop)
         timed = []
-        for (_, start, piece), row, embeds, mask in zip(group, tokens.tolist(), audio_embeds, token_mask, strict=True):
+        for (_, start, piece), row, embeds, mask in zip(group, rows, audio_embeds, token_mask, strict=True):
             ids = [token for token in row if token not in special]
             timed.append(
                 align_words(

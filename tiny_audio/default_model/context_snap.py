@@ -1,0 +1,1 @@
+../model/context_snap.py
