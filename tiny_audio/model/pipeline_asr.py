@@ -3,7 +3,8 @@
 A saved model's config.json names this class under `custom_pipelines`, so transformers loads it from the model
 repository. Timestamps (`return_timestamps`) come from aligning the transcript to the audio with the projector's CTC
 head (`alignment.py`); streaming (`generate_kwargs={"streamer": ...}`) hands the decoded tokens to a transformers
-streamer as they come. Hub remote code: imports only numpy, torch, transformers and sibling modules.
+streamer as they come. With a `context`, a transcript's near spellings of its entries become the entries where the CTC
+head allows it (`context_snap.py`). Hub remote code: imports only numpy, torch, transformers and sibling modules.
 """
 
 from __future__ import annotations
