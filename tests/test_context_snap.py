@@ -171,12 +171,11 @@ def test_the_audio_scorers_score_each_clip_of_a_batch_apart(tiny):
     model, processor = tiny
     clips = [tiny_backbones.tone(1.2, 300), tiny_backbones.tone(0.5, 500, seed=4)]
     batch = processor(audio=clips, instruction=model.config.instruction())
-    both = context_snap.audio_scorers(
-        model, batch["input_features"], batch["audio_attention_mask"], processor.tokenizer
-    )
+    classes = model.ctc_head_classes()
+    features = model.get_audio_features(batch["input_features"], batch["audio_attention_mask"])
+    both = context_snap.audio_scorers(*features, classes, processor.tokenizer)
     alone = processor(audio=clips[1:], instruction=model.config.instruction())
-    second = context_snap.audio_scorers(
-        model, alone["input_features"], alone["audio_attention_mask"], processor.tokenizer
-    )
+    features = model.get_audio_features(alone["input_features"], alone["audio_attention_mask"])
+    second = context_snap.audio_scorers(*features, classes, processor.tokenizer)
     assert both[1]("hello there") == pytest.approx(second[0]("hello there"), abs=1e-3)
     assert both[0]("hello there") != pytest.approx(both[1]("hello there"), abs=1e-3)

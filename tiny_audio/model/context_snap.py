@@ -117,12 +117,12 @@ def ctc_log_likelihood(log_probs: torch.Tensor, token_ids: Sequence[int]) -> flo
     return -float(loss)
 
 
-def audio_scorers(model, audio: torch.Tensor, audio_attention_mask: torch.Tensor, tokenizer) -> list[Callable]:
-    """One `log_likelihood(text)` per clip of the batch, from the projector's CTC head on the unwarped audio (as
-    timestamps align): a transcript's tokens as the processor writes them, without special tokens."""
+def audio_scorers(
+    audio_embeds: torch.Tensor, token_mask: torch.Tensor, classes: torch.Tensor, tokenizer
+) -> list[Callable]:
+    """One `log_likelihood(text)` per clip of a batch's audio embeddings (B, N, D) and mask (B, N), from the CTC head's
+    classes (`ASRModel.ctc_head_classes`): a transcript's tokens as the processor writes them, no special tokens."""
     with torch.no_grad():
-        audio_embeds, token_mask = model.get_audio_features(audio, audio_attention_mask)
-        classes = model.ctc_head_classes()
         # One clip at a time: (frames, 1 + V) log-probabilities are ~200 kB a frame.
         clips = [
             ctc_logits(embeds[mask], classes).log_softmax(-1)

@@ -153,9 +153,11 @@ class ASRPipeline(Pipeline):
                 ).to(self.device)
                 rows = self.model.generate(**batch, **generate_kwargs).tolist()
                 pieces_text = [self.processor.decode(row) for row in rows]
+                # Snapping and timestamps both read the CTC head on the unwarped audio: encoded once for both.
+                audio_features = self._audio_features(batch) if snap_entries or return_timestamps else None
                 if snap_entries:
-                    pieces_text, rows = self._snapped(batch, pieces_text, rows, snap_entries)
-                timed = self._timed_words(batch, rows, group) if return_timestamps else [[] for _ in group]
+                    pieces_text, rows = self._snapped(audio_features, pieces_text, rows, snap_entries)
+                timed = self._timed_words(audio_features, rows, group) if return_timestamps else [[] for _ in group]
                 for (owner, *_), text, piece_words in zip(group, pieces_text, timed, strict=True):
                     if piece_words and any(texts[owner]):  # the texts of a clip's pieces are joined with a space
                         piece_words[0]["text"] = " " + piece_words[0]["text"]
@@ -171,12 +173,16 @@ class ASRPipeline(Pipeline):
             ]
         return outputs
 
-    def _snapped(self, batch, texts: list[str], rows: list[list[int]], entries: tuple[str, ...]):
+    def _audio_features(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's audio embeddings (B, N, D) and their mask (B, N), unwarped."""
+        audio = batch.get("input_features", batch.get("input_values"))
+        return self.model.get_audio_features(audio, batch["audio_attention_mask"])
+
+    def _snapped(self, audio_features, texts: list[str], rows: list[list[int]], entries: tuple[str, ...]):
         """Each piece's text with near spellings of `entries` snapped to them (context_snap.py), and its token ids:
         those of the new text where it changed, so that timestamps time the words returned."""
-        audio = batch.get("input_features", batch.get("input_values"))
         tokenizer = self.processor.tokenizer
-        scorers = audio_scorers(self.model, audio, batch["audio_attention_mask"], tokenizer)
+        scorers = audio_scorers(*audio_features, self.model.ctc_head_classes(), tokenizer)
         is_word = partial(decoder_knows, tokenizer)
         snapped = [snap_to_context(text, entries, score, is_word) for text, score in zip(texts, scorers, strict=True)]
         new_rows = [
@@ -185,10 +191,9 @@ class ASRPipeline(Pipeline):
         ]
         return snapped, new_rows
 
-    def _timed_words(self, batch, rows: list[list[int]], group: list) -> list[list[dict]]:
+    def _timed_words(self, audio_features, rows: list[list[int]], group: list) -> list[list[dict]]:
         """Word chunks of each decoded piece in `group` (its token ids), in seconds from the start of its clip."""
-        audio = batch.get("input_features", batch.get("input_values"))
-        audio_embeds, token_mask = self.model.get_audio_features(audio, batch["audio_attention_mask"])  # (B, N, D)
+        audio_embeds, token_mask = audio_features  # (B, N, D), (B, N)
         classes = self.model.ctc_head_classes()
         tokenizer = self.processor.tokenizer
         special = set(tokenizer.all_special_ids)
